@@ -1,0 +1,57 @@
+"""Booting and stopping hosts: systemd-nspawn in the host's namespace, in the background.
+
+The machine has no systemd: no machinectl, no --network-veth, no registration. The
+nspawn process is the host; SIGTERM to it powers the container's systemd off in order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from regionhus.lab import procs
+from regionhus.lab.inventory import LabHost
+from regionhus.lab.layout import host_dir
+from regionhus.lab.network import netns_path
+
+STOP_TIMEOUT = 20.0
+
+
+def pidfile(name: str) -> Path:
+    return host_dir(name) / "nspawn.pid"
+
+
+def console_log(name: str) -> Path:
+    return host_dir(name) / "console.log"
+
+
+def nspawn_args(host: LabHost, rootdir: Path) -> list[str]:
+    return [
+        "systemd-nspawn", "--boot", f"--directory={rootdir}", f"--machine={host.name}",
+        "--register=no", "--keep-unit", "--console=passive",
+        f"--network-namespace-path={netns_path(host.name)}",
+        # The lab writes resolv.conf and the time zone into the image; keep nspawn's hands off.
+        "--resolv-conf=off", "--timezone=off", "--link-journal=no",
+    ]
+
+
+def running(name: str) -> int | None:
+    return procs.tracked_pid(pidfile(name), f"--machine={name}")
+
+
+def boot(host: LabHost, rootdir: Path) -> int:
+    pid = running(host.name)
+    if pid:
+        return pid
+    log = console_log(host.name)
+    log.unlink(missing_ok=True)
+    return procs.start(nspawn_args(host, rootdir), pidfile(host.name), log)
+
+
+def shutdown(name: str) -> bool:
+    """Power the host off; True if it went down cleanly (not killed)."""
+    pid = running(name)
+    clean = True
+    if pid:
+        clean = procs.stop(pid, timeout=STOP_TIMEOUT)
+    pidfile(name).unlink(missing_ok=True)
+    return clean
