@@ -1,0 +1,102 @@
+"""`regionhus`: the operator's command line.
+
+Errors are printed as messages for an operator (what is wrong, what to do), never
+as tracebacks; the exit code says which kind of failure it was.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from regionhus.errors import RegionhusError
+from regionhus.inventory import REGION, load_inventory
+from regionhus.lab.cli import lab
+from regionhus.netbox.cli import netbox
+from regionhus.paths import repo_root
+from regionhus.reports.cli import audit
+from regionhus.validate import validate_tree
+
+# Tables stay readable when piped or captured (no terminal: rich would assume 80).
+console = Console(width=None if sys.stdout.isatty() else 140)
+
+
+class RegionhusGroup(click.Group):
+    """Turns RegionhusError into a clean message and its exit code."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except RegionhusError as exc:
+            click.echo(f"feil: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=RegionhusGroup)
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="REGIONHUS_ROOT",
+    help="The checkout to read (default: this repository).",
+)
+@click.pass_context
+def main(ctx: click.Context, root: Path | None) -> None:
+    """Regionhus: the shared IT platform of the region, as code."""
+    ctx.obj = (root or repo_root()).resolve()
+
+
+@main.command()
+@click.pass_obj
+def validate(root: Path) -> None:
+    """Check region.yml and kommuner/ (schema and rules across files)."""
+    tree, findings = validate_tree(root)
+    if findings:
+        for finding in findings:
+            click.echo(finding.format(), err=True)
+        files = len({f.file for f in findings})
+        click.echo(f"\n{len(findings)} problem(s) in {files} file(s).", err=True)
+        sys.exit(1)
+    click.echo(f"OK: region.yml and {len(tree.kommuner)} municipality files are valid.")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--source",
+    type=click.Choice(["auto", "embedded", "netbox"]),
+    default=None,
+    help="Inventory source (default: REGIONHUS_INVENTORY or auto).",
+)
+@click.pass_obj
+def inventory(root: Path, as_json: bool, source: str | None) -> None:
+    """Show the region's hosts and whom each serves."""
+    inv = load_inventory(root, source)
+    if as_json:
+        out = {
+            "source": inv.source,
+            "hosts": [{**h.model_dump(mode="json"), "groups": inv.groups_of(h)} for h in inv.hosts],
+            "groups": inv.groups(),
+        }
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"Verter i regionen (kilde: {inv.source})")
+    for column in ("Vert", "Adresse", "Roller", "Betjener", "Sted", "Tagger"):
+        table.add_column(column)
+    for h in inv.hosts:
+        serves = "regionen (felles)" if h.serves == REGION else inv.config.kommuner[h.serves].name
+        table.add_row(h.name, str(h.address), ", ".join(h.roles), serves, h.site, ", ".join(h.tags))
+    console.print(table)
+
+
+main.add_command(lab)
+main.add_command(netbox)
+main.add_command(audit)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""From a source's hosts plus kommuner/ to groups and variables for both engines.
+
+Ansible (plugins/inventory/regionhus.py) and pyinfra (inventory/pyinfra_inventory.py)
+both call `load_inventory`, so the two engines cannot disagree about a host.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from regionhus.config import RegionConfig, load_region
+from regionhus.errors import InvalidConfiguration
+from regionhus.inventory.hosts import REGION, Host, Network
+from regionhus.inventory.sources import make_source
+from regionhus.model import Kommune, ServiceName
+from regionhus.validate import Finding
+
+REGIONAL_GROUP = "regional"
+
+
+def group_name(prefix: str, value: str) -> str:
+    """Ansible group names must be identifiers: nore-og-uvdal -> kommune_nore_og_uvdal."""
+    return f"{prefix}_{value.replace('-', '_')}"
+
+
+def kommune_vars(kommune: Kommune, config: RegionConfig) -> dict[str, Any]:
+    data = kommune.model_dump(mode="json", by_alias=True)
+    data["service_states"] = {
+        service.value: kommune.service_state(service, config.on) for service in ServiceName
+    }
+    return data
+
+
+@dataclass(frozen=True)
+class Inventory:
+    config: RegionConfig
+    source: str
+    network: Network | None
+    hosts: tuple[Host, ...]
+
+    def host(self, name: str) -> Host:
+        for host in self.hosts:
+            if host.name == name:
+                return host
+        raise KeyError(name)
+
+    def fqdn(self, host: Host) -> str:
+        return f"{host.name}.{self.config.region.directory.dns_domain}"
+
+    def groups_of(self, host: Host) -> list[str]:
+        groups = [group_name("role", role.value) for role in host.roles]
+        if host.serves == REGION:
+            groups.append(REGIONAL_GROUP)
+        else:
+            groups.append(group_name("kommune", host.serves))
+        groups.append(group_name("site", host.site))
+        groups += [group_name("tag", tag) for tag in host.tags]
+        return groups
+
+    def groups(self) -> dict[str, list[str]]:
+        # Every municipality has its group, even with no host of its own yet, so the
+        # graph shows the whole region and plays can target any of them.
+        result: dict[str, list[str]] = {
+            group_name("kommune", slug): [] for slug in self.config.kommuner
+        }
+        for host in self.hosts:
+            for group in self.groups_of(host):
+                result.setdefault(group, []).append(host.name)
+        return dict(sorted(result.items()))
+
+    def hostvars(self, host: Host) -> dict[str, Any]:
+        kommune = self.config.kommuner.get(host.serves)
+        return {
+            "ansible_host": str(host.address),
+            "regionhus_host": {
+                **host.model_dump(mode="json"),
+                "fqdn": self.fqdn(host),
+            },
+            "regionhus_kommune": kommune_vars(kommune, self.config) if kommune else None,
+        }
+
+    def global_vars(self) -> dict[str, Any]:
+        """Variables every host sees: the region and every municipality's choices."""
+        return {
+            "regionhus_region": self.config.region.model_dump(mode="json", by_alias=True),
+            "regionhus_kommuner": {
+                slug: kommune_vars(k, self.config) for slug, k in self.config.kommuner.items()
+            },
+            "regionhus_today": self.config.on.isoformat(),
+            "regionhus_inventory_source": self.source,
+        }
+
+
+def check_hosts(hosts: list[Host], network: Network | None, config: RegionConfig, where: str):
+    """Rules that need both the hosts and kommuner/; returns findings, touches nothing."""
+    findings: list[Finding] = []
+
+    def add(index: int, field: str, message: str, hint: str) -> None:
+        findings.append(Finding(where, None, f"hosts.{index}.{field}", message, hint))
+
+    names = Counter(h.name for h in hosts)
+    addresses = Counter(h.address for h in hosts)
+    for index, host in enumerate(hosts):
+        if names[host.name] > 1:
+            add(index, "name", f"host name '{host.name}' is used more than once", "rename one")
+        if addresses[host.address] > 1:
+            add(
+                index,
+                "address",
+                f"{host.name}: address {host.address} is used more than once",
+                "give each host its own address",
+            )
+        if host.serves != REGION and host.serves not in config.kommuner:
+            add(
+                index,
+                "serves",
+                f"{host.name} serves '{host.serves}', unknown in kommuner/",
+                f"write '{REGION}' or one of: {', '.join(config.kommuner)}",
+            )
+        if network and host.address not in network.subnet:
+            add(
+                index,
+                "address",
+                f"{host.name}: {host.address} is outside {network.subnet}",
+                f"choose an address in {network.subnet}",
+            )
+        if network and host.address in (
+            network.bridge_address,
+            network.subnet.network_address,
+            network.subnet.broadcast_address,
+        ):
+            add(
+                index,
+                "address",
+                f"{host.name}: {host.address} is reserved in the lab network",
+                "choose another address",
+            )
+    return findings
+
+
+def load_inventory(
+    root: Path | None = None, source: str | None = None, config: RegionConfig | None = None
+) -> Inventory:
+    """The region's hosts from the chosen source, checked against kommuner/."""
+    config = config or load_region(root)
+    chosen = make_source(config.root, source)
+    host_set = chosen.load()
+    findings = check_hosts(host_set.hosts, host_set.network, config, chosen.describe())
+    if findings:
+        raise InvalidConfiguration(findings)
+    hosts = tuple(sorted(host_set.hosts, key=lambda h: h.name))
+    return Inventory(config=config, source=chosen.name, network=host_set.network, hosts=hosts)

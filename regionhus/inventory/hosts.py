@@ -1,0 +1,46 @@
+"""What an inventory source delivers: the hosts of the region and the lab network."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from regionhus.model import SLUG_PATTERN, StrictModel
+
+REGION = "region"  # `serves` value of shared hosts of the regional house
+
+HostName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
+Tag = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+
+
+class Role(StrEnum):
+    DIRECTORY = "directory"
+    BACKUP = "backup"
+    VDI = "vdi"
+
+
+class Host(StrictModel):
+    name: HostName
+    address: IPv4Address
+    roles: Annotated[list[Role], Field(min_length=1)]
+    serves: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+    site: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+    tags: list[Tag] = []
+
+
+class Network(StrictModel):
+    """The lab's own network: a /24 on a bridge in the root namespace."""
+
+    subnet: IPv4Network
+    bridge_address: IPv4Address
+    bridge: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{1,14}$")]
+
+
+class HostSet(StrictModel):
+    """What a source returns: hosts, and the network when the source knows it."""
+
+    network: Network | None = None
+    hosts: list[Host]

@@ -1,0 +1,212 @@
+"""The region as data: what each municipality has chosen and what the region agreed.
+
+These models are the schema of `region.yml` and `kommuner/*.yml`. Unknown keys are
+rejected everywhere (`extra="forbid"`) because a misspelt key in a hand-edited file
+must fail review, not be silently ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+SLUG_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+USERNAME_PATTERN = r"^[a-z][a-z0-9.-]{1,19}$"
+SSH_KEY_PATTERN = (
+    r"^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$"
+)
+
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
+Kommunenummer = Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class ServiceName(StrEnum):
+    DIRECTORY = "directory"
+    VDI = "vdi"
+    BACKUP = "backup"
+
+
+class LifecycleStatus(StrEnum):
+    PLANNED = "planned"
+    ACTIVE = "active"
+    LEAVING = "leaving"
+    LEFT = "left"
+
+
+# --- municipality -----------------------------------------------------------------
+
+
+class Operator(StrictModel):
+    """A person who may administer a municipality's part (or the region's)."""
+
+    username: Username
+    name: Annotated[str, StringConstraints(min_length=2, max_length=100)]
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]
+    ssh_public_key: Annotated[str, StringConstraints(pattern=SSH_KEY_PATTERN)] | None = None
+
+
+class Lifecycle(StrictModel):
+    status: LifecycleStatus
+    member_from: dt.date
+    member_until: dt.date | None = None
+
+
+class ServiceChoice(StrictModel):
+    """A service the municipality takes from the shared platform, from a date."""
+
+    start: dt.date = Field(alias="from")
+    until: dt.date | None = None
+
+
+class DirectoryChoice(ServiceChoice):
+    pass
+
+
+class VdiChoice(ServiceChoice):
+    pool_size: Annotated[int, Field(ge=1, le=50)]
+
+
+class BackupSchedule(StrictModel):
+    every_hours: Annotated[int, Field(ge=1, le=24)]
+    at: ClockTime = "01:00"
+
+    @model_validator(mode="after")
+    def _divides_day(self) -> BackupSchedule:
+        if 24 % self.every_hours:
+            raise ValueError(
+                f"every_hours must divide 24 (1, 2, 3, 4, 6, 8, 12 or 24), got {self.every_hours}"
+            )
+        return self
+
+
+class BackupRetention(StrictModel):
+    daily: Annotated[int, Field(ge=0, le=366)] = 0
+    weekly: Annotated[int, Field(ge=0, le=260)] = 0
+    monthly: Annotated[int, Field(ge=0, le=120)] = 0
+    yearly: Annotated[int, Field(ge=0, le=30)] = 0
+
+    @model_validator(mode="after")
+    def _keeps_something(self) -> BackupRetention:
+        if not (self.daily or self.weekly or self.monthly or self.yearly):
+            raise ValueError("retention keeps nothing: set at least daily: 7")
+        return self
+
+
+class BackupChoice(ServiceChoice):
+    schedule: BackupSchedule
+    retention: BackupRetention
+    quota_gb: Annotated[int, Field(ge=1, le=100_000)]
+
+
+class Services(StrictModel):
+    directory: DirectoryChoice | None = None
+    vdi: VdiChoice | None = None
+    backup: BackupChoice | None = None
+
+    def chosen(self) -> dict[ServiceName, ServiceChoice]:
+        found = {name: getattr(self, name.value) for name in ServiceName}
+        return {name: choice for name, choice in found.items() if choice is not None}
+
+
+class Kommune(StrictModel):
+    name: Annotated[str, StringConstraints(min_length=2, max_length=60)]
+    slug: Slug
+    kommunenummer: Kommunenummer
+    population: Annotated[int, Field(ge=1, le=2_000_000)]
+    lifecycle: Lifecycle
+    services: Services = Services()
+    operators: list[Operator] = []
+
+    def service_state(self, service: ServiceName, on: dt.date) -> str:
+        """What the platform must do for this service on a date.
+
+        `active`: deliver it. `ended`: it was delivered, keep its data but lock its
+        accounts (never delete). `none`: not (yet) taken: create nothing.
+        """
+        choice = self.services.chosen().get(service)
+        if choice is None:
+            return "none"
+        status = self.lifecycle.status
+        if status == LifecycleStatus.PLANNED or on < choice.start:
+            return "none"
+        ended_by_choice = choice.until is not None and on >= choice.until
+        ended_by_membership = status == LifecycleStatus.LEFT or (
+            self.lifecycle.member_until is not None and on >= self.lifecycle.member_until
+        )
+        return "ended" if ended_by_choice or ended_by_membership else "active"
+
+
+# --- region -------------------------------------------------------------------------
+
+
+class Sla(StrictModel):
+    availability_percent: Annotated[float, Field(ge=90, le=100)]
+    response_time_hours: Annotated[float, Field(gt=0, le=168)]
+    support_hours: str
+    restore_time_hours: Annotated[float, Field(gt=0, le=720)] | None = None
+
+
+class CatalogueEntry(StrictModel):
+    title: str
+    description: str
+    responsible: Slug
+    sla: Sla
+
+
+class ServiceCatalogue(StrictModel):
+    directory: CatalogueEntry
+    vdi: CatalogueEntry
+    backup: CatalogueEntry
+
+
+class UsagePrices(StrictModel):
+    vdi_seat_nok_per_year: Annotated[int, Field(ge=0)] = 0
+    backup_gb_nok_per_year: Annotated[int, Field(ge=0)] = 0
+
+
+class CostAllocation(StrictModel):
+    annual_cost_nok: Annotated[int, Field(ge=0)]
+    fixed_share_percent: Annotated[float, Field(ge=0, le=100)]
+    per_inhabitant_percent: Annotated[float, Field(ge=0, le=100)]
+    usage_prices: UsagePrices = UsagePrices()
+
+    @model_validator(mode="after")
+    def _adds_up(self) -> CostAllocation:
+        total = self.fixed_share_percent + self.per_inhabitant_percent
+        if abs(total - 100) > 1e-9:
+            raise ValueError(
+                "fixed_share_percent + per_inhabitant_percent must be 100, "
+                f"got {self.fixed_share_percent:g} + {self.per_inhabitant_percent:g} = {total:g}"
+            )
+        return self
+
+
+class DirectorySettings(StrictModel):
+    realm: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]+(\.[A-Z0-9-]+)+$")]
+    netbios_domain: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{0,14}$")]
+
+    @property
+    def dns_domain(self) -> str:
+        return self.realm.lower()
+
+    @property
+    def base_dn(self) -> str:
+        return ",".join(f"DC={part}" for part in self.dns_domain.split("."))
+
+
+class Region(StrictModel):
+    name: str
+    slug: Slug
+    directory: DirectorySettings
+    service_catalogue: ServiceCatalogue
+    cost_allocation: CostAllocation
+    regional_operators: list[Operator] = []
