@@ -54,13 +54,17 @@ def ssh_command(host: str, command: str | Sequence[str] | None = None) -> list[s
     return ssh.ssh_command(host, command)
 
 
-def run_on(host: str, command: str | Sequence[str], check: bool = True,
-           timeout: float | None = 600) -> subprocess.CompletedProcess[str]:
+def run_on(
+    host: str, command: str | Sequence[str], check: bool = True, timeout: float | None = 600
+) -> subprocess.CompletedProcess[str]:
     """Run command on a lab host as root over the lab's ssh; checks the bridge first."""
     require_lab_bridge()
-    proc = subprocess.run(ssh_command(host, command), capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        ssh_command(host, command), capture_output=True, text=True, timeout=timeout
+    )
     if check and proc.returncode != 0:
-        raise LabError(f"{host}: `{command}` failed ({proc.returncode}): "
-                       f"{(proc.stderr or proc.stdout).strip()[-800:]}")
+        raise LabError(
+            f"{host}: `{command}` failed ({proc.returncode}): "
+            f"{(proc.stderr or proc.stdout).strip()[-800:]}"
+        )
     return proc

@@ -85,8 +85,12 @@ def ensure_proxy(net: LabNetwork, mirrors: Mirrors) -> None:
             f"apt-cacher-ng?); find it with `ss -ltnp 'sport = :{PORT}'`, stop it, then "
             f"rerun `regionhus lab up`"
         )
-    procs.start(["apt-cacher-ng", "-c", str(conf_dir), "ForeGround=1"], pidfile(),
-                logdir / "daemon.log", user=user)
+    procs.start(
+        ["apt-cacher-ng", "-c", str(conf_dir), "ForeGround=1"],
+        pidfile(),
+        logdir / "daemon.log",
+        user=user,
+    )
     wait_listening(net)
 
 
@@ -116,8 +120,7 @@ def wait_listening(net: LabNetwork, timeout: float = 15) -> None:
             return
         time.sleep(0.2)
     raise LabError(
-        f"apt-cacher-ng did not start on {net.bridge_address}:{PORT}; see "
-        f"{acng_dir() / 'log'}"
+        f"apt-cacher-ng did not start on {net.bridge_address}:{PORT}; see {acng_dir() / 'log'}"
     )
 
 

@@ -7,25 +7,10 @@ import time
 import click
 
 from regionhus.lab import lifecycle
-from regionhus.lab.errors import LabError
 
 
 def echo(line: str) -> None:
     click.echo(f"[lab] {line}", err=True)
-
-
-def fail_clearly(fn):
-    """Show a LabError as its message (which says what to do), not as a traceback."""
-
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except LabError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
 
 
 @click.group("lab")
@@ -34,7 +19,6 @@ def lab() -> None:
 
 
 @lab.command("up")
-@fail_clearly
 def up_cmd() -> None:
     """Boot every lab host (builds the base image on first use); waits for SSH."""
     started = time.monotonic()
@@ -44,14 +28,12 @@ def up_cmd() -> None:
 
 @lab.command("down")
 @click.option("--wipe", is_flag=True, help="Also delete each host's disk (overlay upper dir).")
-@fail_clearly
 def down_cmd(wipe: bool) -> None:
     """Stop every host and remove namespaces, links, mounts and processes the lab made."""
     lifecycle.down(echo, wipe=wipe)
 
 
 @lab.command("status")
-@fail_clearly
 def status_cmd() -> None:
     """Show the guard route, bridge, apt proxy and each host's state."""
     lines, hosts = lifecycle.status()
@@ -60,9 +42,7 @@ def status_cmd() -> None:
     click.echo(f"{'host':<18}{'address':<14}{'netns':<7}{'pid':<9}{'ssh':<6}state")
     for h in hosts:
         ssh = {True: "yes", False: "no", None: "-"}[h.ssh]
-        click.echo(f"{h.name:<18}{h.address:<14}{'yes' if h.netns else 'no':<7}"
-                   f"{h.pid or '-'!s:<9}{ssh:<6}{h.state}")
-
-
-if __name__ == "__main__":
-    lab()
+        click.echo(
+            f"{h.name:<18}{h.address:<14}{'yes' if h.netns else 'no':<7}"
+            f"{h.pid or '-'!s:<9}{ssh:<6}{h.state}"
+        )

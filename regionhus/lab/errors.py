@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from regionhus.errors import RegionhusError
 
-class LabError(RuntimeError):
-    """Something the operator must fix; the message says how."""
+
+class LabError(RegionhusError):
+    """Something the operator must fix; the message says how (the CLI prints it, no traceback)."""

@@ -17,9 +17,23 @@ from regionhus.lab.mirror import SUITE, Mirrors
 # systemd and sshd to boot and be reached; python3 for pyinfra/Ansible/testinfra; the rest
 # is what the base layer configures (sudo, firewall, unattended upgrades).
 BASE_PACKAGES = (
-    "systemd", "systemd-sysv", "libpam-systemd", "dbus", "openssh-server", "python3",
-    "iproute2", "iputils-ping", "procps", "less", "sudo", "nftables",
-    "unattended-upgrades", "apt-listchanges", "ca-certificates", "curl", "gnupg",
+    "systemd",
+    "systemd-sysv",
+    "libpam-systemd",
+    "dbus",
+    "openssh-server",
+    "python3",
+    "iproute2",
+    "iputils-ping",
+    "procps",
+    "less",
+    "sudo",
+    "nftables",
+    "unattended-upgrades",
+    "apt-listchanges",
+    "ca-certificates",
+    "curl",
+    "gnupg",
 )
 # Bump when the finishing steps below change, so a new image is built.
 IMAGE_REVISION = 1
@@ -52,9 +66,13 @@ def ensure_image(mirrors: Mirrors, echo: Callable[[str], None]) -> Path:
     started = time.monotonic()
     debootstrap(building, mirrors.debian, echo)
     finish_image(building)
-    stamp = {"suite": SUITE, "packages": sorted(BASE_PACKAGES), "revision": IMAGE_REVISION,
-             "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-             "seconds": round(time.monotonic() - started, 1)}
+    stamp = {
+        "suite": SUITE,
+        "packages": sorted(BASE_PACKAGES),
+        "revision": IMAGE_REVISION,
+        "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "seconds": round(time.monotonic() - started, 1),
+    }
     (building / ".regionhus-image.json").write_text(json.dumps(stamp, indent=2) + "\n")
     building.rename(final)
     echo(f"base image ready in {stamp['seconds']} s")
@@ -62,8 +80,15 @@ def ensure_image(mirrors: Mirrors, echo: Callable[[str], None]) -> Path:
 
 
 def debootstrap(target: Path, mirror: str, echo: Callable[[str], None]) -> None:
-    cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
-           "--components=main", SUITE, str(target), mirror]
+    cmd = [
+        "debootstrap",
+        "--variant=minbase",
+        f"--include={','.join(BASE_PACKAGES)}",
+        "--components=main",
+        SUITE,
+        str(target),
+        mirror,
+    ]
     log = target.with_name(target.name + ".log")
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -71,9 +96,15 @@ def debootstrap(target: Path, mirror: str, echo: Callable[[str], None]) -> None:
         for line in proc.stdout:
             out.write(line)
             # debootstrap's I: lines are its own progress; show the phases, not every package.
-            if line.startswith("I: ") and not line.startswith(("I: Retrieving", "I: Validating",
-                                                                "I: Extracting", "I: Unpacking",
-                                                                "I: Configuring")):
+            if line.startswith("I: ") and not line.startswith(
+                (
+                    "I: Retrieving",
+                    "I: Validating",
+                    "I: Extracting",
+                    "I: Unpacking",
+                    "I: Configuring",
+                )
+            ):
                 echo("  " + line[3:].rstrip())
         rc = proc.wait()
     if rc != 0:

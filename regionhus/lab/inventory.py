@@ -1,7 +1,7 @@
 """The lab's view of the inventory: which hosts to boot, on which network.
 
-This is the only place the lab reads the inventory. Until `regionhus.inventory`
-exists it reads the embedded YAML itself; the swap is `lab_inventory()` only.
+The lab always boots the embedded lab region (never NetBox's real servers); this
+is the one place it reads the inventory.
 """
 
 from __future__ import annotations
@@ -10,12 +10,7 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from regionhus.lab.errors import LabError
-from regionhus.paths import repo_root
-
-INVENTORY_FILE = Path("inventory") / "lab-region.hosts.yml"
 
 
 @dataclass(frozen=True)
@@ -33,8 +28,8 @@ class LabNetwork:
 class LabHost:
     name: str
     address: ipaddress.IPv4Address
-    roles: tuple[str, ...]
-    serves: str
+    roles: tuple[str, ...] = ()
+    serves: str = "region"
 
 
 @dataclass(frozen=True)
@@ -42,45 +37,29 @@ class LabInventory:
     network: LabNetwork
     hosts: tuple[LabHost, ...]
 
-    def host(self, name: str) -> LabHost:
-        for host in self.hosts:
-            if host.name == name:
-                return host
-        known = ", ".join(h.name for h in self.hosts)
-        raise LabError(f"no lab host named {name!r}; the lab has: {known}")
 
+def lab_inventory(root: Path | None = None) -> LabInventory:
+    """The hosts the lab boots: the embedded inventory, validated by regionhus.inventory."""
+    from regionhus.inventory import load_inventory
 
-def lab_inventory(path: Path | None = None) -> LabInventory:
-    """The hosts the lab boots (swap point for `regionhus.inventory.load_inventory`)."""
-    path = path or repo_root() / INVENTORY_FILE
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError as exc:
-        raise LabError(f"lab inventory {path} is missing; restore it from git") from exc
-    return parse_inventory(data, source=str(path))
-
-
-def parse_inventory(data: dict, source: str = "inventory") -> LabInventory:
-    try:
-        net = data["network"]
-        network = LabNetwork(
-            subnet=ipaddress.IPv4Network(net["subnet"]),
-            bridge_address=ipaddress.IPv4Address(net["bridge_address"]),
-            bridge=str(net["bridge"]),
+    inv = load_inventory(root, source="embedded")
+    if inv.network is None:
+        raise LabError(
+            "the embedded inventory has no `network:` section; the lab needs its subnet, "
+            "bridge and bridge_address (see inventory/lab-region.hosts.yml in git)"
         )
-        hosts = tuple(
-            LabHost(
-                name=str(h["name"]),
-                address=ipaddress.IPv4Address(h["address"]),
-                roles=tuple(h.get("roles") or ()),
-                serves=str(h.get("serves", "region")),
-            )
-            for h in data["hosts"]
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise LabError(f"{source}: malformed lab inventory ({exc}); fix the file") from exc
-    check_inventory(LabInventory(network, hosts), source)
-    return LabInventory(network, hosts)
+    lab = LabInventory(
+        network=LabNetwork(
+            subnet=inv.network.subnet,
+            bridge_address=inv.network.bridge_address,
+            bridge=inv.network.bridge,
+        ),
+        hosts=tuple(
+            LabHost(h.name, h.address, tuple(str(r) for r in h.roles), h.serves) for h in inv.hosts
+        ),
+    )
+    check_inventory(lab, "inventory/lab-region.hosts.yml")
+    return lab
 
 
 def check_inventory(inv: LabInventory, source: str) -> None:
@@ -90,12 +69,9 @@ def check_inventory(inv: LabInventory, source: str) -> None:
         raise LabError(f"{source}: lab subnet {net.subnet} is not private; use a private /24")
     if net.bridge_address not in net.subnet:
         raise LabError(f"{source}: bridge_address {net.bridge_address} is outside {net.subnet}")
-    if len(net.bridge) > 15:
-        raise LabError(f"{source}: bridge name {net.bridge!r} is longer than 15 characters")
-    seen: set[object] = {net.bridge_address}
     for host in inv.hosts:
-        if host.address not in net.subnet:
-            raise LabError(f"{source}: {host.name} address {host.address} is outside {net.subnet}")
-        if host.address in seen or host.name in seen:
-            raise LabError(f"{source}: {host.name} reuses a name or address")
-        seen.update({host.address, host.name})
+        if host.address not in net.subnet or host.address == net.bridge_address:
+            raise LabError(
+                f"{source}: {host.name} address {host.address} is not a host address in "
+                f"{net.subnet}"
+            )

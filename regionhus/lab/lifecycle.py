@@ -32,8 +32,10 @@ def up(echo: Echo, inv: LabInventory | None = None) -> None:
     image = ensure_image(mirrors, echo)
     network.ensure_bridge(net)
     aptproxy.ensure_proxy(net, mirrors)
-    echo(f"network: bridge {net.bridge} {net.bridge_address}/{net.prefixlen}, apt proxy on "
-         f"{net.bridge_address}:{aptproxy.PORT}")
+    echo(
+        f"network: bridge {net.bridge} {net.bridge_address}/{net.prefixlen}, apt proxy on "
+        f"{net.bridge_address}:{aptproxy.PORT}"
+    )
     pubkey = ssh.ensure_key()
     ssh.write_ssh_config(inv)
     sources = aptproxy.apt_sources(net, mirrors, SUITE)
@@ -44,8 +46,9 @@ def up(echo: Echo, inv: LabInventory | None = None) -> None:
     echo(f"lab up: {len(inv.hosts)} hosts; ssh -F {ssh.ssh_config_path()} <host>")
 
 
-def prepare_and_boot(host: LabHost, inv: LabInventory, image, pubkey: str, sources: str,
-                     echo: Echo) -> None:
+def prepare_and_boot(
+    host: LabHost, inv: LabInventory, image, pubkey: str, sources: str, echo: Echo
+) -> None:
     network.ensure_host_network(host, inv.network)
     rootdir = rootfs.ensure_mounted(host, image, echo)
     rootfs.write_host_files(host, inv, rootdir, pubkey, sources)
@@ -63,15 +66,19 @@ def wait_for_ssh(hosts: tuple[LabHost, ...], started: float, echo: Echo) -> None
     while waiting:
         for host in list(waiting):
             if not machines.running(host.name):
-                raise LabError(f"{host.name} stopped while booting; see its console log "
-                               f"{machines.console_log(host.name)}, then rerun `lab up`")
+                raise LabError(
+                    f"{host.name} stopped while booting; see its console log "
+                    f"{machines.console_log(host.name)}, then rerun `lab up`"
+                )
             if ssh.ssh_answers(host, timeout=5):
                 waiting.remove(host)
                 echo(f"{host.name}: ssh ready ({time.monotonic() - started:.1f} s)")
         if waiting and time.monotonic() > deadline:
             names = ", ".join(h.name for h in waiting)
-            raise LabError(f"no ssh answer from {names} after {SSH_READY_TIMEOUT:.0f} s; see "
-                           f"{host_dir(waiting[0].name)}/console.log")
+            raise LabError(
+                f"no ssh answer from {names} after {SSH_READY_TIMEOUT:.0f} s; see "
+                f"{host_dir(waiting[0].name)}/console.log"
+            )
         if waiting:
             time.sleep(0.3)
 
@@ -111,12 +118,15 @@ def down(echo: Echo, wipe: bool = False, inv: LabInventory | None = None) -> Non
     left = leftovers(inv, names)
     if left:
         raise LabError("lab down left behind: " + "; ".join(left) + " — rerun `lab down`")
-    echo(f"lab down; kept the blackhole route for {inv.network.subnet}, the base image and "
-         + ("the caches" if wipe else "each host's disk (use --wipe to delete them)"))
+    echo(
+        f"lab down; kept the blackhole route for {inv.network.subnet}, the base image and "
+        + ("the caches" if wipe else "each host's disk (use --wipe to delete them)")
+    )
 
 
 def leftovers(inv: LabInventory, names: list[str]) -> list[str]:
     left = [f"link {n}" for n in network.leftover_links(inv)]
+    left += [f"netns {n} processes" for n in names if machines.netns_pids(n)]
     left += [f"netns {n}" for n in names if network.netns_path(n).exists()]
     left += [f"mount {rootfs.root(n)}" for n in names if rootfs.mounted(rootfs.root(n))]
     left += [f"process {n}" for n in names if machines.running(n)]
@@ -157,6 +167,9 @@ def status(inv: LabInventory | None = None) -> tuple[list[str], list[HostStatus]
     for host in inv.hosts:
         pid = machines.running(host.name)
         reachable = ssh.ssh_answers(host) if (bridge and guard and pid) else None
-        hosts.append(HostStatus(host.name, str(host.address),
-                                network.netns_path(host.name).exists(), pid, reachable))
+        hosts.append(
+            HostStatus(
+                host.name, str(host.address), network.netns_path(host.name).exists(), pid, reachable
+            )
+        )
     return lines, hosts

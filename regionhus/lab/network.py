@@ -115,8 +115,21 @@ def ensure_host_network(host: LabHost, net: LabNetwork) -> None:
         # A root-side end left from an earlier run lost its peer; start the pair afresh.
         if link_exists(veth):
             sh(["ip", "link", "del", veth])
-        sh(["ip", "link", "add", veth, "type", "veth", "peer", "name", GUEST_IF,
-            "netns", host.name])
+        sh(
+            [
+                "ip",
+                "link",
+                "add",
+                veth,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                GUEST_IF,
+                "netns",
+                host.name,
+            ]
+        )
     sh(["ip", "link", "set", veth, "master", net.bridge, "up"])
     ns = ["ip", "-n", host.name]
     sh([*ns, "addr", "replace", f"{host.address}/{net.prefixlen}", "dev", GUEST_IF])

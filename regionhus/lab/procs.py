@@ -47,8 +47,13 @@ def start(args: Sequence[str], pidfile: Path, log: Path, user: str | None = None
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            list(args), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True, user=user,
+            list(args),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            user=user,
         )
     pidfile.write_text(f"{proc.pid}\n")
     return proc.pid

@@ -70,8 +70,9 @@ def wipe(name: str) -> None:
     shutil.rmtree(host_dir(name), ignore_errors=True)
 
 
-def write_host_files(host: LabHost, inv: LabInventory, rootdir: Path, authorized_key: str,
-                     sources: str) -> None:
+def write_host_files(
+    host: LabHost, inv: LabInventory, rootdir: Path, authorized_key: str, sources: str
+) -> None:
     """The minimum a host needs to boot and be reached; the base layer manages them later."""
     etc = rootdir / "etc"
     if not (upper(host.name) / "etc/machine-id").exists():
@@ -101,7 +102,21 @@ def host_keys(rootdir: Path) -> list[str]:
     etc_ssh = rootdir / "etc/ssh"
     if not list(etc_ssh.glob("ssh_host_*_key")):
         for kind in ("ed25519", "ecdsa", "rsa"):
-            sh(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "", "-f",
-                str(etc_ssh / f"ssh_host_{kind}_key")])
-    return [p.read_text().split()[0] + " " + p.read_text().split()[1]
-            for p in sorted(etc_ssh.glob("ssh_host_*_key.pub"))]
+            sh(
+                [
+                    "ssh-keygen",
+                    "-q",
+                    "-t",
+                    kind,
+                    "-N",
+                    "",
+                    "-C",
+                    "",
+                    "-f",
+                    str(etc_ssh / f"ssh_host_{kind}_key"),
+                ]
+            )
+    return [
+        p.read_text().split()[0] + " " + p.read_text().split()[1]
+        for p in sorted(etc_ssh.glob("ssh_host_*_key.pub"))
+    ]

@@ -23,8 +23,7 @@ def ensure_key() -> str:
     if not key.exists():
         key.parent.mkdir(parents=True, exist_ok=True)
         key.with_suffix(".pub").unlink(missing_ok=True)
-        sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "regionhus-lab",
-            "-f", str(key)])
+        sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "regionhus-lab", "-f", str(key)])
     return key.with_suffix(".pub").read_text().strip()
 
 
@@ -95,8 +94,7 @@ def ssh_command(host: str, command: str | Sequence[str] | None = None) -> list[s
 
 def ssh_answers(host: LabHost, timeout: float = 5) -> bool:
     try:
-        proc = subprocess.run(ssh_command(host.name, "true"), capture_output=True,
-                              timeout=timeout)
+        proc = subprocess.run(ssh_command(host.name, "true"), capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return False
     return proc.returncode == 0
@@ -104,5 +102,8 @@ def ssh_answers(host: LabHost, timeout: float = 5) -> bool:
 
 def close_master(host: LabHost) -> None:
     """End a persistent connection so `lab down` leaves no ssh process behind."""
-    subprocess.run(["ssh", "-F", str(ssh_config_path()), "-O", "exit", host.name],
-                   capture_output=True, timeout=10)
+    subprocess.run(
+        ["ssh", "-F", str(ssh_config_path()), "-O", "exit", host.name],
+        capture_output=True,
+        timeout=10,
+    )

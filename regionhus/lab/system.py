@@ -52,9 +52,7 @@ def missing_packages(tools: dict[str, str] = HOST_TOOLS) -> list[str]:
 
 
 def package_installed(pkg: str) -> bool:
-    proc = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True
-    )
+    proc = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True)
     return proc.returncode == 0 and proc.stdout.endswith(" installed")
 
 
