@@ -13,6 +13,7 @@ from typing import Any
 
 from regionhus.config import RegionConfig, load_region
 from regionhus.errors import InvalidConfiguration
+from regionhus.inventory.connection import connection_vars
 from regionhus.inventory.hosts import REGION, Host, Network
 from regionhus.inventory.sources import make_source
 from regionhus.model import Kommune, ServiceName
@@ -74,6 +75,7 @@ class Inventory:
     def hostvars(self, host: Host) -> dict[str, Any]:
         kommune = self.config.kommuner.get(host.serves)
         return {
+            **connection_vars(self.source),
             "ansible_host": str(host.address),
             "regionhus_host": {
                 **host.model_dump(mode="json"),

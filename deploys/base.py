@@ -1,0 +1,127 @@
+"""Base layer for every host of the region (pyinfra).
+
+    pyinfra -y inventory/pyinfra_inventory.py deploys/base.py
+
+Hostname and /etc/hosts, operators' accounts and keys, hardened sshd, unattended
+security upgrades, a persistent journal, and an nftables firewall that opens only
+what the host's roles need. Templates are shared with Ansible under templates/.
+"""
+
+from pathlib import Path
+
+from pyinfra import host
+from pyinfra.facts.server import Users
+from pyinfra.operations import apt, files, server, systemd
+
+from regionhus.baselayer import (
+    OPERATOR_GROUP,
+    firewall_rules,
+    operators_for_host,
+    region_inventory,
+)
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+inventory = region_inventory()
+me = inventory.host(host.name)
+operators = operators_for_host(inventory, me)
+
+
+def template(path: str, mode: str = "644", **data):  # type: ignore[no-untyped-def]
+    return files.template(
+        name=f"Render {path}",
+        src=str(TEMPLATES / f"{path.lstrip('/')}.j2"),
+        dest=path,
+        mode=mode,
+        user="root",
+        group="root",
+        **data,
+    )
+
+
+# --- identity ---------------------------------------------------------------------
+server.hostname(name="Set hostname", hostname=me.name)
+template(
+    "/etc/hosts",
+    base_hosts=[
+        {"name": h.name, "address": str(h.address), "fqdn": inventory.fqdn(h)}
+        for h in inventory.hosts
+    ],
+)
+
+# --- packages -----------------------------------------------------------------------
+apt.update(name="Refresh package lists (at most hourly)", cache_time=3600)
+apt.packages(
+    name="Install base packages",
+    packages=["sudo", "nftables", "unattended-upgrades", "openssh-server"],
+)
+
+# --- operators ----------------------------------------------------------------------
+server.group(name=f"Group {OPERATOR_GROUP}", group=OPERATOR_GROUP)
+template(f"/etc/sudoers.d/{OPERATOR_GROUP}", mode="440", base_operator_group=OPERATOR_GROUP)
+entitled = {op.username for op in operators}
+for op in operators:
+    server.user(
+        name=f"Operator {op.username}",
+        user=op.username,
+        comment=op.name,
+        shell="/bin/bash",
+        groups=[OPERATOR_GROUP],
+        public_keys=[op.ssh_public_key] if op.ssh_public_key else None,
+        delete_keys=True,
+        create_home=True,
+    )
+# An operator no longer entitled here (left the municipality, moved) is locked and
+# loses the group, never deleted: the home directory and its history stay as evidence.
+for username, user in host.get_fact(Users).items():
+    if OPERATOR_GROUP in user.get("groups", []) and username not in entitled:
+        server.shell(
+            name=f"Lock former operator {username}",
+            commands=[
+                f"usermod --lock --expiredate 1 {username}",
+                f"gpasswd --delete {username} {OPERATOR_GROUP}",
+            ],
+        )
+
+# --- sshd ---------------------------------------------------------------------------
+sshd = template("/etc/ssh/sshd_config.d/10-regionhus.conf", base_operator_group=OPERATOR_GROUP)
+server.shell(name="Check sshd configuration", commands=["sshd -t"], _if=sshd.did_change)
+systemd.service(
+    name="Reload sshd",
+    service="ssh",
+    running=True,
+    enabled=True,
+    reloaded=True,
+    _if=sshd.did_change,
+)
+
+# --- unattended security upgrades ---------------------------------------------------
+template("/etc/apt/apt.conf.d/20auto-upgrades")
+
+# --- journal ------------------------------------------------------------------------
+files.directory(
+    name="Persistent journal directory",
+    path="/var/log/journal",
+    mode="2755",
+    group="systemd-journal",
+)
+journal = template("/etc/systemd/journald.conf.d/10-regionhus.conf", base_journal_max_use="200M")
+systemd.service(
+    name="Restart journald",
+    service="systemd-journald",
+    restarted=True,
+    _if=journal.did_change,
+)
+
+# --- firewall -----------------------------------------------------------------------
+nft = template(
+    "/etc/nftables.conf",
+    mode="755",
+    base_roles=["base", *me.roles],
+    base_firewall_rules=firewall_rules(inventory, me),
+)
+server.shell(
+    name="Check and load firewall",
+    commands=["nft -c -f /etc/nftables.conf", "nft -f /etc/nftables.conf"],
+    _if=nft.did_change,
+)
+systemd.service(name="Firewall at boot", service="nftables", enabled=True)

@@ -1,0 +1,88 @@
+"""What the base layer gives each host: who may log in, and which ports are open.
+
+Pure functions of the inventory, so the rules are unit-tested and the pyinfra
+deploy (deploys/base.py) only applies them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from ipaddress import IPv4Network
+
+from regionhus.inventory import REGION, Host, Inventory, Role, load_inventory
+from regionhus.model import LifecycleStatus, Operator
+
+OPERATOR_GROUP = "regionhus-operators"
+
+# Ports each role needs, and who may reach them. "admin" is where operators and
+# automation come from; "clients" is every host of the region (users' traffic
+# arrives through the same network in the lab).
+ROLE_PORTS: dict[str, list[tuple[str, str, list[str], str]]] = {
+    "base": [("admin", "tcp", ["22"], "ssh for operators and automation")],
+    Role.DIRECTORY: [
+        (
+            "clients",
+            "tcp",
+            ["53", "88", "135", "139", "389", "445", "464", "636", "3268", "3269", "49152-65535"],
+            "Active Directory (DNS, Kerberos, LDAP, SMB, RPC)",
+        ),
+        (
+            "clients",
+            "udp",
+            ["53", "88", "123", "137", "138", "389", "464"],
+            "Active Directory (DNS, Kerberos, NTP, CLDAP)",
+        ),
+    ],
+    Role.VDI: [("clients", "tcp", ["3389"], "RDP to the session host")],
+    Role.BACKUP: [("clients", "tcp", ["22"], "borg serve over ssh for backup clients")],
+}
+
+
+@dataclass(frozen=True)
+class FirewallRule:
+    source: str
+    protocol: str
+    ports: tuple[str, ...]
+    why: str
+
+
+def _networks(inventory: Inventory, host: Host) -> dict[str, str]:
+    if inventory.network is not None:
+        return {
+            "admin": f"{inventory.network.bridge_address}/32",
+            "clients": str(inventory.network.subnet),
+        }
+    # No lab network known (NetBox source): the host's own /24 is its client network.
+    local = str(IPv4Network(f"{host.address}/24", strict=False))
+    return {"admin": local, "clients": local}
+
+
+def firewall_rules(inventory: Inventory, host: Host) -> list[FirewallRule]:
+    sources = _networks(inventory, host)
+    keys = ["base", *host.roles]
+    rules: list[FirewallRule] = []
+    for key in keys:
+        for who, protocol, ports, why in ROLE_PORTS[key]:
+            rule = FirewallRule(sources[who], protocol, tuple(ports), why)
+            if rule not in rules:
+                rules.append(rule)
+    return rules
+
+
+def operators_for_host(inventory: Inventory, host: Host) -> list[Operator]:
+    """Regional operators everywhere; a municipality's own operators only on the hosts
+    that serve it, and only while it is a member (never on shared hosts, which hold
+    every municipality's data)."""
+    operators = list(inventory.config.region.regional_operators)
+    if host.serves != REGION:
+        kommune = inventory.config.kommuner[host.serves]
+        if kommune.lifecycle.status in (LifecycleStatus.ACTIVE, LifecycleStatus.LEAVING):
+            operators += kommune.operators
+    return operators
+
+
+@cache
+def region_inventory() -> Inventory:
+    """Loaded once per process: pyinfra runs the deploy file once per host."""
+    return load_inventory()
