@@ -1,0 +1,157 @@
+"""A small NetBox REST/GraphQL client with errors an operator can act on.
+
+Not pynetbox: the seed needs bulk create/update in one request per chunk, the fast
+loader needs one GraphQL call, and unit tests need to replay recorded responses
+through the same code. A `Transport` is the only thing that touches the network.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from regionhus.errors import RegionhusError
+
+JSON = Any
+
+
+class NetBoxError(RegionhusError):
+    """NetBox could not be used; the message says why and what to do."""
+
+
+class NetBoxUnreachable(NetBoxError):
+    pass
+
+
+class NetBoxAuthError(NetBoxError):
+    pass
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: JSON
+
+
+Transport = Callable[[str, str, dict[str, str], JSON], Response]
+
+
+def requests_transport(timeout: float = 120.0) -> Transport:
+    session = requests.Session()
+
+    def send(method: str, url: str, headers: dict[str, str], body: JSON) -> Response:
+        resp = session.request(method, url, headers=headers, json=body, timeout=timeout)
+        try:
+            data = resp.json() if resp.content else None
+        except ValueError:
+            data = {"detail": resp.text[:500]}
+        return Response(resp.status_code, data)
+
+    return send
+
+
+class Recorder:
+    """Wraps a transport and keeps every exchange, to write unit-test fixtures."""
+
+    def __init__(self, inner: Transport, base_url: str) -> None:
+        self.inner, self.base_url, self.exchanges = inner, base_url, []  # type: list[dict]
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: JSON) -> Response:
+        resp = self.inner(method, url, headers, body)
+        self.exchanges.append(
+            {
+                "method": method,
+                "path": url.removeprefix(self.base_url),
+                "request": body,
+                "status": resp.status,
+                "response": resp.body,
+            }
+        )
+        return resp
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.exchanges, indent=1, sort_keys=True) + "\n")
+
+
+class Replay:
+    """Answers from recorded exchanges, in order per (method, path): no NetBox needed."""
+
+    def __init__(self, path: Path, base_url: str = "http://netbox.invalid") -> None:
+        self.base_url = base_url
+        self.queue: dict[tuple[str, str], list[dict]] = {}
+        for ex in json.loads(path.read_text()):
+            self.queue.setdefault((ex["method"], ex["path"]), []).append(ex)
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: JSON) -> Response:
+        key = (method, url.removeprefix(self.base_url))
+        pending = self.queue.get(key)
+        if not pending:
+            raise AssertionError(f"no recorded response for {key}")
+        ex = pending.pop(0) if len(pending) > 1 else pending[0]
+        return Response(ex["status"], ex["response"])
+
+
+class NetBoxClient:
+    def __init__(self, url: str, token: str, transport: Transport | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.transport = transport or requests_transport()
+
+    def _headers(self) -> dict[str, str]:
+        # v2 tokens (nbt_<key>.<secret>) go as Bearer; legacy v1 tokens as Token.
+        scheme = "Bearer" if self.token.startswith("nbt_") else "Token"
+        return {"Authorization": f"{scheme} {self.token}", "Accept": "application/json"}
+
+    def request(self, method: str, path: str, body: JSON = None) -> JSON:
+        url = path if path.startswith("http") else f"{self.url}{path}"
+        try:
+            resp = self.transport(method, url, self._headers(), body)
+        except requests.ConnectionError as exc:
+            raise NetBoxUnreachable(
+                f"NetBox at {self.url} is unreachable ({type(exc).__name__}). Start it "
+                f"(`regionhus netbox up`) or fix REGIONHUS_NETBOX_URL; the embedded "
+                f"inventory is NOT used instead while NetBox is configured"
+            ) from None
+        except requests.Timeout:
+            raise NetBoxUnreachable(f"NetBox at {self.url} did not answer in time") from None
+        if resp.status in (401, 403):
+            detail = resp.body.get("detail") if isinstance(resp.body, dict) else resp.body
+            raise NetBoxAuthError(
+                f"NetBox at {self.url} refused the token ({resp.status}: {detail}). Check "
+                f"REGIONHUS_NETBOX_TOKEN (a v2 token looks like nbt_<key>.<secret>; "
+                f"`regionhus netbox status` shows the local one)"
+            )
+        if resp.status >= 400:
+            raise NetBoxError(
+                f"NetBox {method} {path} failed ({resp.status}): {json.dumps(resp.body)[:1500]}"
+            )
+        return resp.body
+
+    def get(self, path: str) -> JSON:
+        return self.request("GET", path)
+
+    def list(self, path: str, page: int = 1000) -> Iterator[dict]:
+        sep = "&" if "?" in path else "?"
+        url: str | None = f"{path}{sep}limit={page}"
+        while url:
+            data = self.get(url)
+            yield from data["results"]
+            url = data.get("next")
+
+    def graphql(self, query: str, variables: dict | None = None) -> JSON:
+        data = self.request("POST", "/graphql/", {"query": query, "variables": variables or {}})
+        if data.get("errors"):
+            raise NetBoxError(f"NetBox GraphQL error: {data['errors'][0].get('message')}")
+        return data["data"]
+
+    def bulk(self, method: str, path: str, items: list[dict], chunk: int = 500) -> list[dict]:
+        """Bulk create (POST) or update (PATCH) in chunks: one request per chunk."""
+        out: list[dict] = []
+        for i in range(0, len(items), chunk):
+            out += self.request(method, path, items[i : i + chunk])
+        return out
