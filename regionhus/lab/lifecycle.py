@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from regionhus.lab import aptproxy, machines, network, rootfs, ssh
+from regionhus.lab import aptproxy, firewall, machines, network, rootfs, ssh
 from regionhus.lab.errors import LabError
 from regionhus.lab.image import ensure_image
 from regionhus.lab.inventory import LabHost, LabInventory, lab_inventory
@@ -32,6 +32,7 @@ def up(echo: Echo, inv: LabInventory | None = None) -> None:
     image = ensure_image(mirrors, echo)
     network.ensure_bridge(net)
     aptproxy.ensure_proxy(net, mirrors)
+    firewall.ensure_firewall(net, aptproxy.PORT)
     echo(
         f"network: bridge {net.bridge} {net.bridge_address}/{net.prefixlen}, apt proxy on "
         f"{net.bridge_address}:{aptproxy.PORT}"
@@ -112,6 +113,7 @@ def down(echo: Echo, wipe: bool = False, inv: LabInventory | None = None) -> Non
         echo(f"{name}: down" + (" (disk wiped)" if wipe else ""))
     aptproxy.stop_proxy()
     network.remove_bridge(inv.network)
+    firewall.remove_firewall()
     shutil.rmtree(control_dir(), ignore_errors=True)
     if wipe:
         known_hosts_path().unlink(missing_ok=True)
@@ -132,6 +134,8 @@ def leftovers(inv: LabInventory, names: list[str]) -> list[str]:
     left += [f"process {n}" for n in names if machines.running(n)]
     if aptproxy.running():
         left.append("apt-cacher-ng")
+    if firewall.table_present():
+        left.append(f"nftables table {firewall.TABLE}")
     return left
 
 
@@ -162,6 +166,8 @@ def status(inv: LabInventory | None = None) -> tuple[list[str], list[HostStatus]
         f"guard: blackhole route {net.subnet} " + ("present" if guard else "MISSING"),
         f"bridge: {net.bridge} {net.bridge_address} " + ("up" if bridge else "down"),
         "apt proxy: " + (f"running (pid {proxy})" if proxy else "stopped"),
+        f"host firewall: table inet {firewall.TABLE} "
+        + ("loaded" if firewall.table_present() else "absent"),
     ]
     hosts = []
     for host in inv.hosts:

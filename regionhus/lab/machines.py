@@ -39,6 +39,9 @@ def nspawn_args(host: LabHost, rootdir: Path) -> list[str]:
         "--console=passive",
         f"--network-namespace-path={netns_path(host.name)}",
         # The lab writes resolv.conf and the time zone into the image; keep nspawn's hands off.
+        # Its own namespace, so the host's firewall (nftables) is the container's to manage;
+        # nspawn grants this only with its own --private-network.
+        "--capability=CAP_NET_ADMIN",
         "--resolv-conf=off",
         "--timezone=off",
         "--link-journal=no",

@@ -82,6 +82,7 @@ def write_host_files(
     hosts += [f"{h.address}\t{h.name}" for h in inv.hosts]
     write_if_changed(etc / "hosts", "\n".join(hosts) + "\n")
     write_if_changed(etc / "apt/sources.list", sources)
+    hold_back_apt_timers(rootdir)
     ssh_dir = rootdir / "root/.ssh"
     ssh_dir.mkdir(mode=0o700, exist_ok=True)
     keys = ssh_dir / "authorized_keys"
@@ -120,3 +121,17 @@ def host_keys(rootdir: Path) -> list[str]:
         p.read_text().split()[0] + " " + p.read_text().split()[1]
         for p in sorted(etc_ssh.glob("ssh_host_*_key.pub"))
     ]
+
+
+APT_TIMERS = ("apt-daily.timer", "apt-daily-upgrade.timer")
+
+
+def hold_back_apt_timers(rootdir: Path) -> None:
+    """Mark apt's persistent timers as just run, so booting the lab does not start an apt
+    update and unattended upgrade on every host at once. Measured: 175 MB of lists per
+    host and a shutdown held up to 20 s by unattended-upgrade. They run at their next
+    calendar time as usual."""
+    stamps = rootdir / "var/lib/systemd/timers"
+    stamps.mkdir(parents=True, exist_ok=True)
+    for timer in APT_TIMERS:
+        (stamps / f"stamp-{timer}").touch()

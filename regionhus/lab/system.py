@@ -18,6 +18,7 @@ HOST_TOOLS: dict[str, str] = {
     "ssh": "openssh-client",
     "ssh-keygen": "openssh-client",
     "mount": "mount",
+    "nft": "nftables",
 }
 # Not tools, but debootstrap needs them to verify and unpack the image.
 HOST_EXTRA_PACKAGES = ("debian-archive-keyring", "zstd")
