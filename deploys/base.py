@@ -10,7 +10,7 @@ what the host's roles need. Templates are shared with Ansible under templates/.
 from pathlib import Path
 
 from pyinfra import host
-from pyinfra.facts.server import Users
+from pyinfra.facts.server import Command, Users
 from pyinfra.operations import apt, files, server, systemd
 
 from regionhus.baselayer import (
@@ -20,6 +20,7 @@ from regionhus.baselayer import (
     region_inventory,
 )
 
+NFT_LOADED = "nft list table inet regionhus >/dev/null 2>&1 && echo yes || echo no"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 inventory = region_inventory()
 me = inventory.host(host.name)
@@ -52,7 +53,7 @@ template(
 apt.update(name="Refresh package lists (at most hourly)", cache_time=3600)
 apt.packages(
     name="Install base packages",
-    packages=["sudo", "nftables", "unattended-upgrades", "openssh-server"],
+    packages=["sudo", "nftables", "netbase", "unattended-upgrades", "openssh-server"],
 )
 
 # --- operators ----------------------------------------------------------------------
@@ -119,9 +120,12 @@ nft = template(
     base_roles=["base", *me.roles],
     base_firewall_rules=firewall_rules(inventory, me),
 )
+# Load when the file changed, and also when our table is not loaded (a load that
+# failed on an earlier run must not be skipped for ever because the file is unchanged).
+loaded = host.get_fact(Command, NFT_LOADED) == "yes"
 server.shell(
     name="Check and load firewall",
     commands=["nft -c -f /etc/nftables.conf", "nft -f /etc/nftables.conf"],
-    _if=nft.did_change,
+    _if=nft.did_change if loaded else None,
 )
 systemd.service(name="Firewall at boot", service="nftables", enabled=True)

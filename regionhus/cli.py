@@ -93,6 +93,14 @@ def inventory(root: Path, as_json: bool, source: str | None) -> None:
     console.print(table)
 
 
+@main.command()
+def demo() -> None:
+    """The main job on the embedded default: lab up, apply, verify, report."""
+    from regionhus.demo import run_demo
+
+    run_demo()
+
+
 main.add_command(lab)
 main.add_command(netbox)
 main.add_command(audit)

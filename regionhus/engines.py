@@ -111,16 +111,23 @@ def run_pyinfra(
     command += ["--limit", limit] if limit else []
     command += ["inventory/pyinfra_inventory.py", deploy]
     code, output = _run(command, engine_env(source), stream)
+    if code == 0 and PYINFRA_FAILED.search(output):
+        # pyinfra can exit 0 after an operation failed on some hosts; never report
+        # a partly applied layer as success.
+        code = 1
     return EngineRun(command, code, output, parse_pyinfra_changes(output))
 
 
+PYINFRA_FAILED = re.compile(r"^\s*\[[a-z][\w.-]*\] Error|Error in operation", re.MULTILINE)
+PYINFRA_RESULT = re.compile(r"^\s*\[(?P<host>[a-z][\w.-]*)\]\s+(?P<result>Success|No changes)\s*$")
+
+
 def parse_pyinfra_changes(output: str) -> dict[str, int]:
-    """Per-host change counts from pyinfra's results table."""
+    """Per-host change counts: pyinfra prints `[host] Success` for an operation that
+    executed commands and `[host] No changes` for one that had nothing to do."""
     changed: dict[str, int] = {}
-    for line in output.splitlines():
-        match = re.match(r"^\s*\[?(?P<host>[a-z][\w.-]*)\]?\s+.*?Changed?:\s*(?P<n>\d+)", line)
-        if match:
-            changed[match["host"]] = int(match["n"])
+    for match in filter(None, map(PYINFRA_RESULT.match, output.splitlines())):
+        changed[match["host"]] = changed.get(match["host"], 0) + (match["result"] == "Success")
     return changed
 
 

@@ -1,0 +1,65 @@
+"""The lab for a test session: brought up (and the base layer applied) once.
+
+A lab that is already running is used as it is and left running; a lab this session
+started is taken down at the end (REGIONHUS_KEEP_LAB=1 keeps it).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import testinfra
+
+from regionhus.engines import EngineRun, run_pyinfra
+from regionhus.inventory import Inventory, load_inventory
+from regionhus.lab import lab_host_names, ssh_config_path
+
+RH = str(Path(sys.executable).parent / "regionhus")
+
+
+def _lab_running() -> bool:
+    status = subprocess.run([RH, "lab", "status"], capture_output=True, text=True, check=False)
+    return status.returncode == 0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/lab/" in str(item.fspath):
+            item.add_marker(pytest.mark.lab)
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[list[str]]:
+    started = False
+    if not _lab_running():
+        subprocess.run([RH, "lab", "up"], check=True)
+        started = True
+    yield lab_host_names()
+    if started and not os.environ.get("REGIONHUS_KEEP_LAB"):
+        subprocess.run([RH, "lab", "down"], check=False)
+
+
+@pytest.fixture(scope="session")
+def inventory(lab: list[str]) -> Inventory:
+    return load_inventory(source="embedded")
+
+
+@pytest.fixture(scope="session")
+def base_applied(lab: list[str]) -> EngineRun:
+    """The base layer applied once; its first run is what the idempotence test follows."""
+    result = run_pyinfra("deploys/base.py", stream=False)
+    assert result.ok, result.output[-4000:]
+    return result
+
+
+@pytest.fixture(scope="session")
+def lab_hosts(base_applied: EngineRun) -> dict[str, testinfra.host.Host]:
+    config = str(ssh_config_path())
+    return {
+        name: testinfra.get_host(f"ssh://{name}", ssh_config=config) for name in lab_host_names()
+    }
