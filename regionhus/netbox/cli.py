@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -61,3 +62,43 @@ def status_cmd(instance: str | None, as_json: bool) -> None:
         click.echo(f"{key:<10}{value}")
     if info["api"] != 200:
         sys.exit(1)
+
+
+def _client(instance: str | None):  # type: ignore[no-untyped-def]
+    """The configured NetBox, or the local instance when none is configured."""
+    from regionhus.netbox.client import NetBoxClient
+    from regionhus.netbox.settings import load_settings, netbox_settings_present
+
+    if instance is None and netbox_settings_present():
+        settings = load_settings()
+        return NetBoxClient(settings.url, settings.token)
+    inst = server.instance(instance)
+    return NetBoxClient(inst.url, server.read_token(inst))
+
+
+@netbox.command("seed")
+@instance_option
+@click.option(
+    "--hosts",
+    "hosts_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Host list in the embedded format (default: inventory/lab-region.hosts.yml).",
+)
+@click.pass_obj
+def seed_cmd(root: Path, instance: str | None, hosts_file: Path | None) -> None:
+    """Load kommuner/ and the host list into NetBox; a second run changes nothing.
+
+    Uses the configured NetBox (REGIONHUS_NETBOX_URL/TOKEN or its env file), else the
+    local instance started by `regionhus netbox up`.
+    """
+    from regionhus.config import load_region
+    from regionhus.netbox.seed import plan_from_region, seed
+    from regionhus.netbox.source import load_host_file
+
+    config = load_region(root)
+    host_set = load_host_file(root, hosts_file)
+    client = _client(instance)
+    started = time.monotonic()
+    report = seed(client, plan_from_region(config, host_set))
+    echo(f"{client.url}: {report.summary()} in {time.monotonic() - started:.1f} s")
