@@ -102,3 +102,27 @@ def seed_cmd(root: Path, instance: str | None, hosts_file: Path | None) -> None:
     started = time.monotonic()
     report = seed(client, plan_from_region(config, host_set))
     echo(f"{client.url}: {report.summary()} in {time.monotonic() - started:.1f} s")
+
+
+@netbox.command("check")
+@instance_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def check_cmd(root: Path, instance: str | None, as_json: bool) -> None:
+    """Drift between kommuner/ and NetBox, both ways; exit 1 when there is any."""
+    from regionhus.config import load_region
+    from regionhus.netbox import check
+
+    config = load_region(root)
+    client = _client(instance)
+    drift = check.check(client, config)
+    if as_json:
+        click.echo(json.dumps(check.as_json(drift, client.url), indent=2))
+    elif drift:
+        click.echo(f"{len(drift)} difference(s) between kommuner/ and NetBox at {client.url}:")
+        for d in drift:
+            click.echo(d.format())
+    else:
+        click.echo(f"OK: kommuner/ and NetBox at {client.url} agree.")
+    if drift:
+        sys.exit(1)
