@@ -10,7 +10,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RH := $(VENV)/bin/regionhus
 # ansible-core and NetBox need Python >= 3.12; pyenv provides it on these machines.
-PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1)
+# (pyenv's shim answers `command -v` even when 3.12 is not the active version, so
+# each candidate must actually run.)
+PYTHON312 ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 $$(command -v python3.12); do "$$p" --version >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 
 .PHONY: demo test venv lint unit clean
 .DEFAULT_GOAL := demo
