@@ -173,6 +173,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "section": ("Del", "Section"),
     "region_wide": ("regionen", "the region"),
     "kr": ("kr", "NOK"),
+    # column labels used in CSV only
+    "read_at_label": ("Lest fra katalogen", "Read from the directory"),
+    "newest_archive_time_label": ("Nyeste arkiv, tidspunkt", "Newest archive, time"),
+    "archive_age_label": ("Alder på nyeste arkiv (timer)", "Age of newest archive (hours)"),
+    "drill_result_label": ("Resultat av siste øvelse", "Result of last drill"),
+    "drill_files_label": ("Filer gjenopprettet", "Files restored"),
+    "drill_bytes_label": ("Byte gjenopprettet", "Bytes restored"),
+    "drill_duration_label": ("Varighet (s)", "Duration (s)"),
+    "drill_detail_label": ("Detaljer", "Detail"),
+    "drill_policy_label": ("Krav: øvelse minst hver N. dag", "Policy: a drill every N days"),
+    "value_label": ("Verdi", "Value"),
+    "year_label": ("År", "Year"),
     # enumerations
     "status_planned": ("planlagt", "planned"),
     "status_active": ("aktiv", "active"),
