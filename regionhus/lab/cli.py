@@ -46,3 +46,19 @@ def status_cmd() -> None:
             f"{h.name:<18}{h.address:<14}{'yes' if h.netns else 'no':<7}"
             f"{h.pid or '-'!s:<9}{ssh:<6}{h.state}"
         )
+
+
+@lab.command("ssh", context_settings={"ignore_unknown_options": True})
+@click.argument("host")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def ssh_cmd(host: str, command: tuple[str, ...]) -> None:
+    """Log in to a lab host as root, or run COMMAND there (after checking the bridge)."""
+    import os
+
+    from regionhus.lab import require_lab_bridge, ssh_command
+
+    require_lab_bridge()
+    argv = ssh_command(host, " ".join(command) if command else None)
+    if not command:
+        argv.remove("-n")  # interactive login needs stdin
+    os.execvp(argv[0], argv)
