@@ -44,7 +44,16 @@ def up(echo: Echo, inv: LabInventory | None = None) -> None:
     for host in inv.hosts:
         prepare_and_boot(host, inv, image, pubkey, sources, echo)
     wait_for_ssh(inv.hosts, started, echo)
+    ensure_lab_secrets(echo)
     echo(f"lab up: {len(inv.hosts)} hosts; ssh -F {ssh.ssh_config_path()} <host>")
+
+
+def ensure_lab_secrets(echo: Echo) -> None:
+    """The lab's vault (password and generated secrets), as the secrets' errors promise."""
+    from regionhus.config import load_region
+    from regionhus.secrets import ensure_lab_vault
+
+    echo(f"secrets: {ensure_lab_vault(load_region())}")
 
 
 def prepare_and_boot(
