@@ -54,6 +54,8 @@ apt.update(name="Refresh package lists (at most hourly)", cache_time=3600)
 apt.packages(
     name="Install base packages",
     packages=["sudo", "nftables", "netbase", "unattended-upgrades", "openssh-server"],
+    # unattended-upgrades (or an operator) may hold the dpkg lock for a while: wait.
+    extra_install_args="-o DPkg::Lock::Timeout=300",
 )
 
 # --- operators ----------------------------------------------------------------------
