@@ -38,7 +38,7 @@ dl.meta { display: grid; grid-template-columns: max-content auto; gap: 2px 16px;
 dl.meta dt { font-weight: bold; }
 dl.meta dd { margin: 0; }
 .sev { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #ffffff;
-       font-size: 12px; font-weight: bold; }
+       font-size: 12px; font-weight: bold; white-space: nowrap; }
 .sev-critical { background: var(--crit); }
 .sev-warning { background: var(--warn); }
 .sev-info { background: var(--info); }
