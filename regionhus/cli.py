@@ -19,6 +19,7 @@ from regionhus.inventory import REGION, load_inventory
 from regionhus.lab.cli import lab
 from regionhus.netbox.cli import netbox
 from regionhus.paths import repo_root
+from regionhus.plan.cli import apply, plan
 from regionhus.reports.cli import audit
 from regionhus.validate import validate_tree
 
@@ -104,6 +105,8 @@ def demo() -> None:
 main.add_command(lab)
 main.add_command(netbox)
 main.add_command(audit)
+main.add_command(plan)
+main.add_command(apply)
 
 
 if __name__ == "__main__":

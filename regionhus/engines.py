@@ -6,12 +6,14 @@ vault, and a check that the lab bridge is up before anything connects to the lab
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from regionhus.paths import repo_root
 from regionhus.secrets import vault_file, vault_password_file
@@ -29,6 +31,8 @@ class EngineRun:
     returncode: int
     output: str
     changed: dict[str, int] = field(default_factory=dict)
+    data: dict[str, Any] | None = None  # pyinfra --json document, when asked for
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -39,7 +43,7 @@ class EngineRun:
         return sum(self.changed.values())
 
 
-def engine_env(source: str | None = None) -> dict[str, str]:
+def engine_env(source: str | None = None, events: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["ANSIBLE_CONFIG"] = str(repo_root() / "ansible.cfg")
     env["ANSIBLE_VAULT_PASSWORD_FILE"] = str(vault_password_file())
@@ -47,7 +51,18 @@ def engine_env(source: str | None = None) -> dict[str, str]:
     env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
     if source:
         env["REGIONHUS_INVENTORY"] = source
+    if events is not None:
+        env.update(callback_env(events))
     return env
+
+
+def callback_env(events: Path) -> dict[str, str]:
+    """Enable plugins/callback/regionhus_plan.py, writing JSON lines to `events`."""
+    return {
+        "ANSIBLE_CALLBACK_PLUGINS": str(repo_root() / "plugins" / "callback"),
+        "ANSIBLE_CALLBACKS_ENABLED": "regionhus_plan",
+        "REGIONHUS_PLAN_EVENTS": str(events),
+    }
 
 
 def guard_lab(source: str) -> None:
@@ -85,14 +100,16 @@ def run_ansible(
     source: str = "embedded",
     stream: bool = True,
     extra: list[str] | None = None,
+    events: Path | None = None,
 ) -> EngineRun:
+    """`events`: a file the regionhus_plan callback fills with one JSON line per result."""
     guard_lab(source)
     command = [str(BIN / "ansible-playbook"), playbook]
     command += ["--check"] if check else []
     command += ["--diff"] if diff else []
     command += ["--limit", limit] if limit else []
     command += extra or []
-    code, output = _run(command, engine_env(source), stream)
+    code, output = _run(command, engine_env(source, events), stream)
     changed = {m["host"]: int(m["changed"]) for m in map(RECAP.match, output.splitlines()) if m}
     return EngineRun(command, code, output, changed)
 
@@ -108,7 +125,7 @@ def run_pyinfra(
     guard_lab(source)
     command = [str(BIN / "pyinfra"), "-y", "--no-wait"]
     command += ["--dry"] if dry else []
-    command += ["--limit", limit] if limit else []
+    command += _pyinfra_limit(limit)
     command += ["inventory/pyinfra_inventory.py", deploy]
     code, output = _run(command, engine_env(source), stream)
     if code == 0 and PYINFRA_FAILED.search(output):
@@ -116,6 +133,57 @@ def run_pyinfra(
         # a partly applied layer as success.
         code = 1
     return EngineRun(command, code, output, parse_pyinfra_changes(output))
+
+
+def _pyinfra_limit(limit: str | None) -> list[str]:
+    """pyinfra takes one --limit per host or group (Ansible takes a comma list)."""
+    return [arg for name in (limit or "").split(",") if name for arg in ("--limit", name)]
+
+
+def run_pyinfra_json(
+    deploy: str,
+    *,
+    dry: bool,
+    limit: str | None = None,
+    source: str = "embedded",
+) -> EngineRun:
+    """pyinfra with --json: `dry` is a plan with change detection and --diff (the diff
+    log is `output`), else an apply whose per-operation results are in `data`."""
+    guard_lab(source)
+    command = [str(BIN / "pyinfra"), "--no-wait", "--json"]
+    command += ["--dry", "--diff"] if dry else ["-y"]
+    command += _pyinfra_limit(limit)
+    command += ["inventory/pyinfra_inventory.py", deploy]
+    proc = subprocess.run(
+        command,
+        cwd=repo_root(),
+        env=engine_env(source),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    try:
+        data = _last_json(proc.stdout)
+    except ValueError:
+        data = None
+    code = proc.returncode
+    if code == 0 and (data is None or PYINFRA_FAILED.search(proc.stderr)):
+        code = 1
+    results = (data or {}).get("results") or {}
+    if code == 0 and (results.get("failed_hosts") or results.get("totals", {}).get("error")):
+        code = 1
+    return EngineRun(command, code, proc.stderr + proc.stdout[-2000:] * (data is None), data=data)
+
+
+def _last_json(stdout: str) -> dict[str, Any]:
+    for line in reversed(stdout.strip().splitlines()):
+        if line.lstrip().startswith("{"):
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                continue
+    return json.loads(stdout)
 
 
 PYINFRA_FAILED = re.compile(r"^\s*\[[a-z][\w.-]*\] Error|Error in operation", re.MULTILINE)

@@ -1,0 +1,135 @@
+"""Ansible callback: one JSON line per task result per host, for `regionhus plan/apply`.
+
+Enabled by regionhus.engines with
+
+    ANSIBLE_CALLBACK_PLUGINS=<repo>/plugins/callback
+    ANSIBLE_CALLBACKS_ENABLED=regionhus_plan
+    REGIONHUS_PLAN_EVENTS=/path/to/events.jsonl
+
+It only records facts (what Ansible said); deciding what counts as "unknown in check
+mode" is regionhus.plan.ansible_events' job, so the rule is unit-tested in one place.
+Without REGIONHUS_PLAN_EVENTS the callback does nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from typing import Any
+
+from ansible import context
+from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = """
+    name: regionhus_plan
+    type: aggregate
+    short_description: record task results as JSON lines for regionhus plan/apply
+    description:
+      - Appends one JSON object per task result and host to the file named by
+        the REGIONHUS_PLAN_EVENTS environment variable.
+    requirements:
+      - enable in the callbacks_enabled setting (regionhus.engines does it by environment)
+"""
+
+MAX_DIFF_CHARS = 20000
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+def _diff_text(diff: dict[str, Any]) -> str:
+    """One of Ansible's diff dicts as unified diff text (or the module's prepared text)."""
+    if diff.get("prepared"):
+        return _text(diff["prepared"])
+    if "before" not in diff and "after" not in diff:
+        return ""
+    before = _text(diff.get("before")).splitlines(keepends=True)
+    after = _text(diff.get("after")).splitlines(keepends=True)
+    lines = difflib.unified_diff(
+        before,
+        after,
+        fromfile=str(diff.get("before_header", "before")),
+        tofile=str(diff.get("after_header", "after")),
+    )
+    return "".join(lines)[:MAX_DIFF_CHARS]
+
+
+def _diffs(result: dict[str, Any]) -> list[str]:
+    raw = result.get("diff")
+    if not raw:
+        return []
+    items = raw if isinstance(raw, list) else [raw]
+    return [text for text in (_diff_text(d) for d in items if isinstance(d, dict)) if text]
+
+
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    """What matters of one (item) result: status, message and diffs."""
+    return {
+        "changed": bool(result.get("changed")),
+        "skipped": bool(result.get("skipped")),
+        "failed": bool(result.get("failed")),
+        "msg": _text(result.get("msg") or result.get("skip_reason") or "")[:2000],
+        "diff": _diffs(result),
+        "item": _text(result.get("_ansible_item_label", result.get("item", "")))[:300],
+    }
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "regionhus_plan"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._path = os.environ.get("REGIONHUS_PLAN_EVENTS")
+        self._play = ""
+
+    def _emit(self, record: dict[str, Any]) -> None:
+        if not self._path:
+            return
+        with open(self._path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+
+    def v2_playbook_on_play_start(self, play: Any) -> None:
+        self._play = play.get_name()
+
+    def _record(self, result: Any, status: str, ignore_errors: bool = False) -> None:
+        task = result._task
+        data = dict(result._result)
+        role = task._role.get_name() if getattr(task, "_role", None) else ""
+        record = {
+            "host": result._host.get_name(),
+            "play": self._play,
+            "task": task.get_name(),
+            "role": role,
+            "action": getattr(task, "resolved_action", None) or task.action,
+            "handler": type(task).__name__ == "Handler",
+            "check": bool(context.CLIARGS.get("check")) or bool(task.check_mode),
+            "status": status,
+            "ignore_errors": ignore_errors,
+            **_summary(data),
+        }
+        if status == "unreachable":
+            record["failed"] = True
+        if isinstance(data.get("results"), list):
+            record["items"] = [_summary(r) for r in data["results"] if isinstance(r, dict)]
+        self._emit(record)
+
+    def v2_runner_on_ok(self, result: Any) -> None:
+        self._record(result, "ok")
+
+    def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:
+        self._record(result, "failed", ignore_errors)
+
+    def v2_runner_on_skipped(self, result: Any) -> None:
+        self._record(result, "skipped")
+
+    def v2_runner_on_unreachable(self, result: Any) -> None:
+        self._record(result, "unreachable")

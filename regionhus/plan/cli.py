@@ -1,0 +1,257 @@
+"""`regionhus plan` and `regionhus apply`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from regionhus.config import load_region
+from regionhus.errors import RegionhusError
+from regionhus.inventory import Inventory, load_inventory
+from regionhus.plan import audit, gitinfo, report
+from regionhus.plan.lock import apply_lock
+from regionhus.plan.model import ExitCode, Plan, Status
+from regionhus.plan.repo import read_repo
+from regionhus.plan.run import apply_runs, collect, dry_run
+from regionhus.plan.scope import (
+    Scope,
+    affected_hosts,
+    full_scope,
+    kommune_scope,
+    restrict,
+)
+from regionhus.secrets import require_secrets
+
+SOURCE = click.option(
+    "--source",
+    type=click.Choice(["auto", "embedded", "netbox"]),
+    default=None,
+    help="Inventory source (default: REGIONHUS_INVENTORY or auto).",
+)
+KOMMUNE = click.option(
+    "--kommune",
+    "kommuner",
+    multiple=True,
+    help="Only hosts serving this municipality, and the shared hosts holding its data.",
+)
+HOST = click.option("--host", "hosts", multiple=True, help="Only this host (repeatable).")
+
+
+def build_scope(
+    root: Path,
+    inventory: Inventory,
+    kommuner: tuple[str, ...],
+    hosts: tuple[str, ...],
+    ref: str | None = None,
+) -> tuple[Scope, bool]:
+    """The hosts to plan/apply, each with why; and whether that is less than the region."""
+    known = {h.name for h in inventory.hosts}
+    unknown = [h for h in hosts if h not in known] + [
+        k for k in kommuner if k not in inventory.config.kommuner
+    ]
+    if unknown:
+        raise RegionhusError(
+            f"unknown host or municipality: {', '.join(unknown)}; "
+            f"hosts: {', '.join(sorted(known))}; municipalities: "
+            f"{', '.join(inventory.config.kommuner)}"
+        )
+    everything = list(inventory.hosts)
+    if ref:
+        paths = gitinfo.changed_since(root, ref)
+        scope = affected_hosts(paths, everything, inventory.groups(), read_repo(root))
+    else:
+        scope = full_scope(everything)
+    if kommuner:
+        scope = restrict(scope, kommune_scope(kommuner, everything))
+    if hosts:
+        scope = restrict(scope, names=hosts)
+    limited = bool(ref or kommuner or hosts)
+    return scope, limited
+
+
+def _prepare(root: Path, source: str | None) -> Inventory:
+    """Validate kommuner/ and the vault before any host is touched."""
+    config = load_region(root)
+    require_secrets(config)
+    return load_inventory(root, source, config)
+
+
+def _explain_scope(scope: Scope, limited: bool) -> None:
+    if not limited:
+        return
+    for path in scope.ignored:
+        click.echo(f"not planned: {path} touches no host", err=True)
+    for note in scope.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@click.command()
+@KOMMUNE
+@HOST
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
+)
+@click.option(
+    "--changed-since",
+    "ref",
+    metavar="REF",
+    help="Plan only the hosts the files changed since git REF affect (says why for each).",
+)
+@SOURCE
+@click.pass_obj
+def plan(
+    root: Path,
+    kommuner: tuple[str, ...],
+    hosts: tuple[str, ...],
+    fmt: str,
+    out: Path | None,
+    ref: str | None,
+    source: str | None,
+) -> None:
+    """Dry run of the base layer (pyinfra --dry) and the services (ansible-playbook
+    --check --diff), merged per municipality and host. Touches nothing.
+
+    Tasks that cannot tell in a dry run what they would do are reported as UNKNOWN.
+
+    \b
+    Exit codes:
+      0  no changes pending
+      2  changes (or unknowns) pending
+      1  error: invalid configuration, missing secrets, a host or task failed
+    """
+    try:
+        inventory = _prepare(root, source)
+        scope, limited = build_scope(root, inventory, kommuner, hosts, ref)
+        _explain_scope(scope, limited)
+        commit = gitinfo.head_commit(root)
+        if not scope.hosts:
+            click.echo("Nothing to plan: the changes touch no host.", err=True)
+            result = collect([], scope, inventory, commit=commit, limited=True)
+        else:
+            result = dry_run(
+                scope, inventory, source=inventory.source, commit=commit, limited=limited
+            )
+    except RegionhusError as exc:
+        click.echo(f"feil: {exc}", err=True)
+        sys.exit(ExitCode.ERROR)
+    text = report.RENDERERS[fmt](result, inventory.config)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"{report.summary_line(result)} -> {out}", err=True)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(int(result.exit_code))
+
+
+def _confirm(yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise RegionhusError("no terminal to confirm on: pass --yes to apply without asking")
+    if not click.confirm("Apply these changes?", default=False):
+        raise RegionhusError("not confirmed; nothing was applied")
+
+
+def _summary(applied: Plan) -> str:
+    lines = ["", "Applied:"]
+    for host in applied.hosts.values():
+        done = [c for c in host.changes if c.status != Status.FAILED]
+        failed = host.by_status(Status.FAILED)
+        state = f"{len(done)} change(s)" + (f", {len(failed)} FAILED" if failed else "")
+        lines.append(f"  {host.name}: {state}")
+        lines += [
+            f"    {'!' if c.status == Status.FAILED else '~'} {c.describe()}" for c in host.changes
+        ]
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (automation).")
+@KOMMUNE
+@HOST
+@click.option("--allow-dirty", is_flag=True, help="Apply from a work tree with uncommitted files.")
+@click.option("--wait", is_flag=True, help="Wait for another apply holding these hosts.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Run both engines on every host in scope, even where the plan found nothing to do.",
+)
+@SOURCE
+@click.pass_obj
+def apply(
+    root: Path,
+    yes: bool,
+    kommuner: tuple[str, ...],
+    hosts: tuple[str, ...],
+    allow_dirty: bool,
+    wait: bool,
+    full: bool,
+    source: str | None,
+) -> None:
+    """Show the plan, confirm, apply (base layer, then services), and record it.
+
+    Refuses a dirty work tree (the record names a commit) unless --allow-dirty. A lock
+    keeps two applies off the same hosts. Every apply writes an apply record for
+    `regionhus audit`. Exit code 0 when applied (or nothing to do), 1 otherwise.
+    """
+    try:
+        _apply(root, yes, kommuner, hosts, allow_dirty, wait, full, source)
+    except RegionhusError as exc:
+        click.echo(f"feil: {exc}", err=True)
+        sys.exit(ExitCode.ERROR)
+
+
+def _apply(
+    root: Path,
+    yes: bool,
+    kommuner: tuple[str, ...],
+    hosts: tuple[str, ...],
+    allow_dirty: bool,
+    wait: bool,
+    full: bool,
+    source: str | None,
+) -> None:
+    dirty = gitinfo.dirty_files(root)
+    if dirty and not allow_dirty:
+        shown = ", ".join(dirty[:8]) + (" ..." if len(dirty) > 8 else "")
+        raise RegionhusError(
+            f"the work tree has {len(dirty)} uncommitted file(s) ({shown}); commit them "
+            "(the apply record names a commit) or pass --allow-dirty",
+        )
+    inventory = _prepare(root, source)
+    scope, limited = build_scope(root, inventory, kommuner, hosts)
+    commit = gitinfo.head_commit(root) + ("+dirty" if dirty else "")
+    started = dt.datetime.now(dt.UTC)
+    with apply_lock(audit.operator(), sorted(scope.hosts), wait=wait):
+        planned = dry_run(scope, inventory, source=inventory.source, commit=commit, limited=limited)
+        click.echo(report.render_text(planned, inventory.config))
+        if planned.exit_code == ExitCode.ERROR:
+            raise RegionhusError("the plan failed; nothing was applied (see above)")
+        runs = []
+        if planned.changes() or full:
+            _confirm(yes)
+            runs = apply_runs(planned, scope, inventory, source=inventory.source, everything=full)
+        else:
+            click.echo("Nothing to apply: every host in scope is converged.")
+        applied = collect(runs, scope, inventory, commit=commit, limited=limited)
+    changed = audit.changed_by_host(applied.changes())
+    record_id = audit.apply_id(started, commit)
+    path = audit.write_record(
+        record_id=record_id,
+        started=started,
+        commit=commit,
+        hosts=sorted(scope.hosts),
+        kommuner=audit.kommuner_touched(applied.changes(), sorted(scope.hosts), inventory),
+        changed=changed,
+    )
+    click.echo(_summary(applied))
+    journal = audit.netbox_journal(inventory, record_id, changed)
+    click.echo(f"\nApply record: {path}" + (f"\n{journal}" if journal else ""))
+    if applied.exit_code == ExitCode.ERROR:
+        raise RegionhusError("the apply failed:\n" + "\n".join(applied.errors)[-4000:])

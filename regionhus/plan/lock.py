@@ -1,0 +1,121 @@
+"""The apply lock: two operators cannot apply to the same hosts at once.
+
+`state_dir()/apply.lock` holds a JSON list of holders (who, pid, since, hosts). Each
+change to the list is made under an fcntl lock on the file, so claims never race;
+a claim whose process is gone (crash, kill -9) is dropped by the next apply. Applies to
+disjoint hosts may run side by side.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from regionhus.errors import RegionhusError
+from regionhus.paths import state_dir
+
+
+class LockHeld(RegionhusError):
+    exit_code = 1
+
+    def __init__(self, holder: dict[str, Any], overlap: list[str]) -> None:
+        self.holder = holder
+        super().__init__(
+            f"{holder.get('who')} (pid {holder.get('pid')} on {holder.get('machine')}) has "
+            f"been applying to {', '.join(overlap)} since {holder.get('since')}; wait for it "
+            "to finish, or rerun with --wait"
+        )
+
+
+def lock_path() -> Path:
+    return state_dir() / "apply.lock"
+
+
+def _alive(holder: dict[str, Any]) -> bool:
+    if holder.get("machine") != socket.gethostname():
+        return True  # another machine's claim: cannot check, respect it
+    try:
+        os.kill(int(holder["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def _locked_holders(path: Path) -> Iterator[list[dict[str, Any]]]:
+    """The live holders, under an exclusive fcntl lock; changes are written back."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            handle.seek(0)
+            text = handle.read().strip()
+            holders = [h for h in (json.loads(text) if text else []) if _alive(h)]
+            yield holders
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps(holders, indent=2) + "\n")
+            handle.flush()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def holders() -> list[dict[str, Any]]:
+    with _locked_holders(lock_path()) as current:
+        return list(current)
+
+
+def _claim(who: str, hosts: list[str], path: Path) -> dict[str, Any]:
+    mine = {
+        "who": who,
+        "pid": os.getpid(),
+        "machine": socket.gethostname(),
+        "since": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "hosts": sorted(hosts),
+    }
+    with _locked_holders(path) as current:
+        for holder in current:
+            overlap = sorted(set(holder["hosts"]) & set(hosts))
+            if overlap:
+                raise LockHeld(holder, overlap)
+        current.append(mine)
+    return mine
+
+
+def _release(mine: dict[str, Any], path: Path) -> None:
+    with _locked_holders(path) as current:
+        current[:] = [h for h in current if h != mine]
+
+
+@contextmanager
+def apply_lock(
+    who: str, hosts: list[str], *, wait: bool = False, poll: float = 2.0
+) -> Iterator[dict[str, Any]]:
+    """Hold `hosts` for the duration; raise LockHeld (or wait, with `wait`)."""
+    path = lock_path()
+    announced = False
+    while True:
+        try:
+            mine = _claim(who, hosts, path)
+            break
+        except LockHeld as held:
+            if not wait:
+                raise
+            if not announced:
+                print(f"waiting: {held}", flush=True)
+                announced = True
+            time.sleep(poll)
+    try:
+        yield mine
+    finally:
+        _release(mine, path)

@@ -1,0 +1,136 @@
+"""Running both engines for a plan (dry runs, side by side) or an apply (base, then
+services), and turning their structured output into a Plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from regionhus.engines import EngineRun, run_ansible, run_pyinfra_json
+from regionhus.inventory import Inventory
+from regionhus.plan import ansible_events, pyinfra_events
+from regionhus.plan.model import Change, HostPlan, Layer, Plan
+from regionhus.plan.report import attribute
+from regionhus.plan.scope import Scope
+
+BASE_DEPLOY = "deploys/base.py"
+
+
+def site_playbook() -> str:
+    """The services playbook (REGIONHUS_SITE_PLAYBOOK overrides it, for tests)."""
+    return os.environ.get("REGIONHUS_SITE_PLAYBOOK", "playbooks/site.yml")
+
+
+@dataclass
+class LayerRun:
+    layer: Layer
+    run: EngineRun | None  # None: not run (no host in scope / nothing pending)
+    changes: list[Change]
+    unchanged: dict[str, int]
+
+
+def _limit(hosts: list[str], inventory: Inventory) -> str | None:
+    return None if set(hosts) >= {h.name for h in inventory.hosts} else ",".join(hosts)
+
+
+def _error(layer: Layer, run: EngineRun) -> str:
+    tail = "\n".join(run.output.strip().splitlines()[-25:])
+    return (
+        f"{layer.value} layer: {run.command[0].rsplit('/', 1)[-1]} exited {run.returncode}:\n{tail}"
+    )
+
+
+def run_base(hosts: list[str], inventory: Inventory, *, dry: bool, source: str) -> LayerRun:
+    if not hosts:
+        return LayerRun(Layer.BASE, None, [], {})
+    started = time.monotonic()
+    run = run_pyinfra_json(BASE_DEPLOY, dry=dry, limit=_limit(hosts, inventory), source=source)
+    run.seconds = time.monotonic() - started
+    data = run.data or {}
+    if dry:
+        changes, unchanged = pyinfra_events.plan_changes(data, run.output), {}
+    else:
+        changes, unchanged = pyinfra_events.result_changes(data)
+    return LayerRun(Layer.BASE, run, changes, unchanged)
+
+
+def run_services(hosts: list[str], inventory: Inventory, *, dry: bool, source: str) -> LayerRun:
+    if not hosts:
+        return LayerRun(Layer.SERVICES, None, [], {})
+    with tempfile.TemporaryDirectory(prefix="regionhus-plan-") as tmp:
+        events = Path(tmp) / "events.jsonl"
+        started = time.monotonic()
+        run = run_ansible(
+            site_playbook(),
+            check=dry,
+            diff=True,
+            limit=_limit(hosts, inventory),
+            source=source,
+            stream=False,
+            events=events,
+        )
+        run.seconds = time.monotonic() - started
+        changes, unchanged = ansible_events.to_changes(ansible_events.read_events(events))
+    return LayerRun(Layer.SERVICES, run, changes, unchanged)
+
+
+def collect(
+    runs: list[LayerRun], scope: Scope, inventory: Inventory, *, commit: str, limited: bool
+) -> Plan:
+    """One Plan from the layers' results: every host in scope, with its changes."""
+    serves = {h.name: h.serves for h in inventory.hosts}
+    hosts = {
+        name: HostPlan(name, serves.get(name, "?"), reasons=list(entry.reasons))
+        for name, entry in sorted(scope.hosts.items())
+    }
+    plan = Plan(
+        hosts,
+        git_commit=commit,
+        generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        limited=limited,
+    )
+    for layer_run in runs:
+        for change in layer_run.changes:
+            hosts.setdefault(change.host, HostPlan(change.host, serves.get(change.host, "?")))
+            hosts[change.host].changes.append(change)
+        for host, count in layer_run.unchanged.items():
+            if host in hosts:
+                hosts[host].unchanged += count
+        run = layer_run.run
+        failed_reported = any(c.status == "failed" for c in layer_run.changes)
+        if run is not None and not run.ok and not failed_reported:
+            plan.errors.append(_error(layer_run.layer, run))
+    attribute(plan.changes(), inventory.config.kommuner)
+    return plan
+
+
+def dry_run(scope: Scope, inventory: Inventory, *, source: str, commit: str, limited: bool) -> Plan:
+    """Both dry runs at once (they only read the hosts), merged into one Plan."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        base = pool.submit(run_base, scope.limit(Layer.BASE), inventory, dry=True, source=source)
+        services = pool.submit(
+            run_services, scope.limit(Layer.SERVICES), inventory, dry=True, source=source
+        )
+        runs = [base.result(), services.result()]
+    return collect(runs, scope, inventory, commit=commit, limited=limited)
+
+
+def apply_runs(
+    plan: Plan, scope: Scope, inventory: Inventory, *, source: str, everything: bool
+) -> list[LayerRun]:
+    """Apply base, then services (only if base succeeded). Without `everything`, the base
+    layer runs only on hosts the plan found pending, and the services layer only if some
+    host in scope has pending services work (then on the whole scope: plays may need
+    their peers, e.g. a replica DC joining the first)."""
+    base_hosts = scope.limit(Layer.BASE) if everything else plan.pending_hosts(Layer.BASE)
+    base = run_base(base_hosts, inventory, dry=False, source=source)
+    if base.run is not None and not base.run.ok:
+        return [base]
+    pending_services = everything or plan.pending_hosts(Layer.SERVICES)
+    services_hosts = scope.limit(Layer.SERVICES) if pending_services else []
+    return [base, run_services(services_hosts, inventory, dry=False, source=source)]
