@@ -1,0 +1,1 @@
+"""Backup per municipality: schedules, staleness, restore drills and status (BorgBackup)."""
