@@ -1,0 +1,1 @@
+"""VDI session hosts: helpers the vdi_session_host role and its tests use."""
