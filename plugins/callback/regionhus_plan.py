@@ -104,10 +104,13 @@ class CallbackModule(CallbackBase):
         task = result._task
         data = dict(result._result)
         role = task._role.get_name() if getattr(task, "_role", None) else ""
+        name = task.get_name()
+        if role and name.startswith(f"{role} : "):
+            name = name[len(role) + 3 :]
         record = {
             "host": result._host.get_name(),
             "play": self._play,
-            "task": task.get_name(),
+            "task": name,
             "role": role,
             "action": getattr(task, "resolved_action", None) or task.action,
             "handler": type(task).__name__ == "Handler",

@@ -89,10 +89,10 @@ def _text_change(change: Change, indent: str, with_host: bool = False) -> list[s
     return lines
 
 
-def _text_host(host: HostPlan, indent: str) -> list[str]:
+def _text_host(host: HostPlan, indent: str, reasons: bool) -> list[str]:
     state = f"{len(host.changes)} pending" if host.changes else "no changes"
     lines = [f"{indent}{host.name}: {state} ({host.unchanged} unchanged)"]
-    for reason in host.reasons:
+    for reason in host.reasons if reasons else []:
         lines.append(f"{indent}  why planned: {reason}")
     for change in host.changes:
         lines += _text_change(change, indent + "  ")
@@ -105,7 +105,7 @@ def render_text(plan: Plan, config: RegionConfig) -> str:
     for slug, title, hosts in _kommune_sections(plan, config):
         lines.append(title)
         for host in hosts:
-            lines += _text_host(host, "  ")
+            lines += _text_host(host, "  ", plan.limited)
         shared = _shared_about(plan, slug)
         if shared:
             lines.append(f"  on shared hosts, about {slug}:")
@@ -116,7 +116,7 @@ def render_text(plan: Plan, config: RegionConfig) -> str:
     if shared_hosts:
         lines.append("Region (shared hosts)")
         for host in shared_hosts:
-            lines += _text_host(host, "  ")
+            lines += _text_host(host, "  ", plan.limited)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -140,14 +140,14 @@ def _md_change(change: Change, with_host: bool = False) -> list[str]:
     return lines
 
 
-def _md_host(host: HostPlan) -> list[str]:
+def _md_host(host: HostPlan, reasons: bool) -> list[str]:
     counts = _counts(host.changes)
     summary = (
         f"<code>{host.name}</code>: {counts['change']} change(s), {counts['unknown']} unknown, "
         f"{counts['failed']} failed"
     )
     lines = ["<details open>" if host.changes else "<details>", f"<summary>{summary}</summary>", ""]
-    lines += [f"_Planned because: {r}_  " for r in host.reasons]
+    lines += [f"_Planned because: {r}_  " for r in (host.reasons if reasons else [])]
     for change in host.changes:
         lines += _md_change(change)
     return [*lines, "", "</details>", ""]
@@ -179,7 +179,7 @@ def render_markdown(plan: Plan, config: RegionConfig) -> str:
     for slug, title, hosts in sections:
         lines += [f"#### {title}", ""]
         for host in hosts:
-            lines += _md_host(host)
+            lines += _md_host(host, plan.limited)
         about = _shared_about(plan, slug)
         if about:
             lines += ["On shared hosts:", ""]
@@ -189,7 +189,7 @@ def render_markdown(plan: Plan, config: RegionConfig) -> str:
     if shared:
         lines += ["#### Region (shared hosts)", ""]
         for host in shared:
-            lines += _md_host(host)
+            lines += _md_host(host, plan.limited)
     lines.append('_**unknown**: the engine cannot tell in a dry run; it is not "no change"._')
     return "\n".join(lines) + "\n"
 
