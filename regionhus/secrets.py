@@ -65,6 +65,8 @@ def required_secrets(config: RegionConfig) -> dict[str, list[str]]:
     backup_repos = ["region", *config.kommuner]
     return {
         "vault_directory_admin_password": [],
+        # Password of the VDI login tests' own AD users (tests/lab/test_vdi_login.py).
+        "vault_vdi_test_user_password": [],
         # Lab only: initial password of the operators' AD accounts (isolation tests bind
         # as them). Production sets operators' initial passwords out of band.
         "vault_directory_operator_password": [],
