@@ -8,31 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from live_netbox import REPO, LiveNetBox
 
 from regionhus.config import load_region
 from regionhus.netbox import server
-from regionhus.netbox.client import NetBoxClient
 from regionhus.netbox.seed import plan_from_region, seed
 from regionhus.netbox.source import load_host_file
-
-REPO = Path(__file__).resolve().parent.parent.parent
-
-
-@dataclass(frozen=True)
-class LiveNetBox:
-    url: str
-    token: str
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {"REGIONHUS_NETBOX_URL": self.url, "REGIONHUS_NETBOX_TOKEN": self.token}
-
-    def client(self) -> NetBoxClient:
-        return NetBoxClient(self.url, self.token)
 
 
 @pytest.fixture(scope="session")

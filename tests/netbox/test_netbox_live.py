@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from live_netbox import REPO, LiveNetBox
 
 from regionhus.cli import main
 from regionhus.inventory import load_inventory
@@ -18,8 +19,6 @@ from regionhus.netbox import server
 from regionhus.netbox.client import NetBoxClient, Recorder, requests_transport
 from regionhus.netbox.settings import NetBoxSettings
 from regionhus.netbox.source import BadRecords, NetBoxSource
-
-from .conftest import REPO, LiveNetBox
 
 pytestmark = pytest.mark.netbox
 
@@ -142,6 +141,7 @@ def bad_records(netbox_live: LiveNetBox) -> Iterator[list[str]]:
     nb = netbox_live.client()
     role = nb.get("/api/dcim/device-roles/?slug=vdi")["results"][0]["id"]
     tenant = nb.get("/api/tenancy/tenants/?slug=kongsberg")["results"][0]["id"]
+    site = nb.get("/api/dcim/sites/?slug=regionalt-hus")["results"][0]["id"]
     made = nb.request(
         "POST",
         "/api/tenancy/tenants/",
@@ -151,13 +151,20 @@ def bad_records(netbox_live: LiveNetBox) -> Iterator[list[str]]:
         "POST",
         "/api/virtualization/virtual-machines/",
         [
-            {"name": "no-ip", "status": "active", "role": role, "tenant": tenant},
-            {"name": "no-role", "status": "active", "tenant": tenant},
-            {"name": "foreign", "status": "active", "role": role, "tenant": made["id"]},
-            {"name": "dup-addr", "status": "active", "role": role, "tenant": tenant},
+            {"name": "no-ip", "site": site, "status": "active", "role": role, "tenant": tenant},
+            {"name": "no-role", "site": site, "status": "active", "tenant": tenant},
+            {
+                "name": "foreign",
+                "site": site,
+                "status": "active",
+                "role": role,
+                "tenant": made["id"],
+            },
+            {"name": "dup-addr", "site": site, "status": "active", "role": role, "tenant": tenant},
         ],
     )
     ids = {vm["name"]: vm["id"] for vm in vms}
+    vrf = nb.request("POST", "/api/ipam/vrfs/", {"name": "other-vrf"})
     ips = []
     for name, address in (
         ("no-role", "10.47.0.91"),
@@ -174,6 +181,9 @@ def bad_records(netbox_live: LiveNetBox) -> Iterator[list[str]]:
             "/api/ipam/ip-addresses/",
             {
                 "address": f"{address}/24",
+                # NetBox refuses a duplicate in the global table; another VRF is the
+                # usual way a clash slips in.
+                "vrf": vrf["id"] if name == "dup-addr" else None,
                 "assigned_object_type": "virtualization.vminterface",
                 "assigned_object_id": iface["id"],
             },
@@ -184,8 +194,9 @@ def bad_records(netbox_live: LiveNetBox) -> Iterator[list[str]]:
         )
     yield sorted(ids)
     nb.request("DELETE", "/api/virtualization/virtual-machines/", [{"id": i} for i in ids.values()])
-    nb.request("DELETE", "/api/ipam/ip-addresses/", [{"id": i} for i in ips])
+    # Their interfaces and addresses go with the VMs.
     nb.request("DELETE", f"/api/tenancy/tenants/{made['id']}/")
+    nb.request("DELETE", f"/api/ipam/vrfs/{vrf['id']}/")
 
 
 def source(live: LiveNetBox, skip: bool = False, transport=None) -> NetBoxSource:  # type: ignore[no-untyped-def]
