@@ -8,7 +8,9 @@ through the same code. A `Transport` is the only thing that touches the network.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ import requests
 from regionhus.errors import RegionhusError
 
 JSON = Any
+BULK_PARALLEL = 2
 
 
 class NetBoxError(RegionhusError):
@@ -41,10 +44,14 @@ class Response:
 Transport = Callable[[str, str, dict[str, str], JSON], Response]
 
 
-def requests_transport(timeout: float = 120.0) -> Transport:
-    session = requests.Session()
+def requests_transport(timeout: float = 600.0) -> Transport:
+    # One session per thread: the loader fetches pages concurrently.
+    local = threading.local()
 
     def send(method: str, url: str, headers: dict[str, str], body: JSON) -> Response:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
         resp = session.request(method, url, headers=headers, json=body, timeout=timeout)
         try:
             data = resp.json() if resp.content else None
@@ -149,9 +156,14 @@ class NetBoxClient:
             raise NetBoxError(f"NetBox GraphQL error: {data['errors'][0].get('message')}")
         return data["data"]
 
-    def bulk(self, method: str, path: str, items: list[dict], chunk: int = 500) -> list[dict]:
-        """Bulk create (POST) or update (PATCH) in chunks: one request per chunk."""
-        out: list[dict] = []
-        for i in range(0, len(items), chunk):
-            out += self.request(method, path, items[i : i + chunk])
-        return out
+    def bulk(self, method: str, path: str, items: list[dict], chunk: int = 100) -> list[dict]:
+        """Bulk create (POST) or update (PATCH): one request per chunk, two in flight.
+
+        NetBox still saves bulk objects one by one (~0.1 s each with change logging and
+        search indexing), so small chunks keep each request far from any timeout and
+        two at a time keep both gunicorn workers busy.
+        """
+        chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+        with ThreadPoolExecutor(max_workers=BULK_PARALLEL) as pool:
+            results = list(pool.map(lambda part: self.request(method, path, part), chunks))
+        return [rec for part in results for rec in part]

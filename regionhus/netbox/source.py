@@ -20,6 +20,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +36,8 @@ from regionhus.paths import cache_dir
 CACHE_FORMAT = 1
 
 VM_QUERY = """
-query Inventory {
-  virtual_machine_list {
+query Inventory($offset: Int!, $limit: Int!) {
+  virtual_machine_list(pagination: {offset: $offset, limit: $limit}) {
     name status
     role { slug }
     tenant { slug }
@@ -46,6 +47,13 @@ query Inventory {
   }
 }
 """
+
+# NetBox caps every list (GraphQL too) at MAX_PAGE_SIZE, 1000 by default: more is
+# silently cut, so the loader counts first and fetches every page.
+PAGE = 1000
+VM_COUNT = "/api/virtualization/virtual-machines/?limit=1&brief=1"
+# Pages in flight at once: NetBox's gunicorn has 2 workers x 2 threads here.
+PARALLEL = 4
 
 # Newest change-log entry: the cache key. `brief` keeps it to a few hundred bytes.
 CHANGELOG_HEAD = "/api/core/object-changes/?ordering=-id&limit=1&brief=1"
@@ -190,11 +198,33 @@ def fetch_vms(client: NetBoxClient, cache: InventoryCache | None) -> tuple[list[
         cached = cache.get(head)
         if cached is not None:
             return cached, True
-    records = client.graphql(VM_QUERY)["virtual_machine_list"]
+    records = fetch_all_vms(client)
     # Re-read the head: a change made during the query must not be cached as seen.
     if cache is not None and changelog_head(client) == head:
         cache.put(head, records)
     return records, False
+
+
+def _page(client: NetBoxClient, offset: int, limit: int = PAGE) -> list[dict]:
+    data = client.graphql(VM_QUERY, {"offset": offset, "limit": limit})
+    return list(data["virtual_machine_list"])
+
+
+def fetch_all_vms(client: NetBoxClient) -> list[dict]:
+    """Every VM: count, then all pages concurrently; sequential if the pages come up short."""
+    count = int(client.get(VM_COUNT)["count"])
+    offsets = range(0, count, PAGE)
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        pages = list(pool.map(lambda o: _page(client, o), offsets))
+    records = [r for page in pages for r in page]
+    if len(records) == count and all(len(p) == PAGE for p in pages[:-1]):
+        return records
+    # A smaller MAX_PAGE_SIZE on this NetBox, or VMs added meanwhile: walk to the end.
+    records, offset = [], 0
+    while page := _page(client, offset):
+        records += page
+        offset += len(page)
+    return records
 
 
 Warn = Callable[[str], None]
