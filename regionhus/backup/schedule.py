@@ -34,7 +34,9 @@ def _parse_at(at: str) -> tuple[int, int]:
 def run_hours(every_hours: int, at: str) -> list[int]:
     """The hours of the day a backup starts: `at`, then every `every_hours` around the clock."""
     if every_hours < 1 or 24 % every_hours:
-        raise ValueError(f"every_hours must divide 24 (1, 2, 3, 4, 6, 8, 12, 24), got {every_hours}")
+        raise ValueError(
+            f"every_hours must divide 24 (1, 2, 3, 4, 6, 8, 12, 24), got {every_hours}"
+        )
     hour, _ = _parse_at(at)
     return sorted((hour + step * every_hours) % 24 for step in range(24 // every_hours))
 

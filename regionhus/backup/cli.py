@@ -1,0 +1,116 @@
+"""`regionhus backup drill <kommune>` and `regionhus backup status`.
+
+Register in regionhus/cli.py with:  from regionhus.backup.cli import backup
+and `main.add_command(backup)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+
+from regionhus.backup.remote import backup_server, server_drill, server_status
+from regionhus.backup.schedule import DEFAULT_GRACE, REGION_REPOSITORY
+from regionhus.backup.status import RepoStatus, classify, expected_schedules
+from regionhus.config import load_region
+from regionhus.errors import RegionhusError
+from regionhus.inventory import load_inventory
+from regionhus.records import write_backup_record, write_drill_record
+
+
+@click.group("backup")
+def backup() -> None:
+    """Backups per municipality: restore drills and freshness."""
+
+
+def known_repository(kommune: str) -> None:
+    if kommune == REGION_REPOSITORY:
+        return
+    load_region().kommune(kommune)  # raises with the list of known municipalities
+
+
+@backup.command()
+@click.argument("kommune")
+@click.option("--archive", help="Drill this archive instead of the newest.")
+def drill(kommune: str, archive: str | None) -> None:
+    """Restore the newest archive into scratch space and compare sha256 file by file."""
+    known_repository(kommune)
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    result = server_drill(backup_server(), kommune, archive)
+    if "error" in result:
+        raise RegionhusError(f"drill of {kommune} could not run: {result['error']}")
+    path = write_drill_record(
+        kommune,
+        started_at=started,
+        archive=result["archive"],
+        files=int(result["files"]),
+        bytes_restored=int(result["bytes"]),
+        duration_s=float(result["duration_s"]),
+        passed=bool(result["passed"]),
+        detail=result.get("detail", ""),
+    )
+    verdict = "PASS" if result["passed"] else "FAIL"
+    click.echo(
+        f"{verdict} {kommune}: {result['archive']}: {result['files']} files, "
+        f"{result['bytes']} bytes in {result['duration_s']} s ({result.get('detail', '')})"
+    )
+    click.echo(f"record: {path}")
+    if not result["passed"]:
+        sys.exit(1)
+
+
+def writers() -> set[str]:
+    """Repositories some host in the inventory writes to (DCs: region; VDI: its kommune)."""
+    found = set()
+    for host in load_inventory().hosts:
+        roles = {str(role) for role in host.roles}
+        if "directory" in roles:
+            found.add(REGION_REPOSITORY)
+        if "vdi" in roles:
+            found.add(str(host.serves))
+    return found
+
+
+def show(row: RepoStatus) -> str:
+    age = row.freshness.age
+    age_text = f"{age.total_seconds() / 3600:.1f} h" if age is not None else "-"
+    state = row.freshness.state if row.has_clients else f"{row.freshness.state} (no client)"
+    if row.alert:
+        state += " TAMPER ALERT"
+    return (
+        f"{row.repository:<14} {row.archives:>4}  {row.newest_archive or '-':<40} "
+        f"{age_text:>8}  every {row.every_hours:>2} h  {state}"
+    )
+
+
+@backup.command()
+@click.option("--grace-hours", type=float, default=DEFAULT_GRACE.total_seconds() / 3600)
+def status(grace_hours: float) -> None:
+    """Newest archive per repository; exit 1 if one is older than its schedule allows."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    server = server_status(backup_server())
+    rows = classify(
+        server,
+        expected_schedules(load_region()),
+        writers(),
+        now,
+        dt.timedelta(hours=grace_hours),
+    )
+    click.echo(f"{'repository':<14} {'arch':>4}  {'newest archive':<40} {'age':>8}  schedule")
+    for row in rows:
+        click.echo(show(row))
+        if row.newest_archive and row.newest_archive_time:
+            write_backup_record(
+                row.repository,
+                newest_archive=row.newest_archive,
+                newest_archive_time=row.newest_archive_time,
+                repository=row.repository,
+                archive_count=row.archives,
+                read_at=now,
+            )
+    late = [row.repository for row in rows if row.problem]
+    if late:
+        click.echo(f"late or tampered: {', '.join(late)}", err=True)
+        sys.exit(1)

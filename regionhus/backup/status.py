@@ -1,0 +1,68 @@
+"""Which repositories are fresh, stale or never written, from the guard's status."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from regionhus.backup.schedule import REGION_REPOSITORY, REGION_SCHEDULE, Freshness, freshness
+from regionhus.config import RegionConfig
+from regionhus.model import ServiceName
+
+
+@dataclass(frozen=True)
+class RepoStatus:
+    repository: str
+    every_hours: int
+    archives: int
+    newest_archive: str | None
+    newest_archive_time: dt.datetime | None
+    freshness: Freshness
+    has_clients: bool
+    alert: bool
+
+    @property
+    def problem(self) -> bool:
+        """Stale or never written while a host should write here, or a tamper alert."""
+        return self.alert or (self.has_clients and not self.freshness.ok)
+
+
+def expected_schedules(config: RegionConfig) -> dict[str, int]:
+    """every_hours of each repository that should receive backups today."""
+    wanted = {REGION_REPOSITORY: int(REGION_SCHEDULE["every_hours"])}
+    for kommune in config.takes(ServiceName.BACKUP):
+        assert kommune.services.backup is not None
+        wanted[kommune.slug] = kommune.services.backup.schedule.every_hours
+    return wanted
+
+
+def parse_time(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text).astimezone(dt.UTC) if text else None
+
+
+def classify(
+    server: dict[str, Any],
+    schedules: dict[str, int],
+    writers: set[str],
+    now: dt.datetime,
+    grace: dt.timedelta,
+) -> list[RepoStatus]:
+    """One RepoStatus per repository that should receive backups."""
+    out = []
+    for name, every_hours in sorted(schedules.items()):
+        entry = server.get(name, {})
+        newest = parse_time(entry.get("newest_archive_time"))
+        out.append(
+            RepoStatus(
+                repository=name,
+                every_hours=every_hours,
+                archives=int(entry.get("archives", 0)),
+                newest_archive=entry.get("newest_archive"),
+                newest_archive_time=newest,
+                freshness=freshness(newest, every_hours, now, grace),
+                has_clients=name in writers,
+                alert=bool(entry.get("alert")),
+            )
+        )
+    return out
