@@ -1,0 +1,284 @@
+"""Real RDP logins to the VDI pools, from the root namespace, with Debian's xfreerdp.
+
+xrdp has no NLA/CredSSP, so `+auth-only` cannot work: each case makes a real login
+(xfreerdp under Xvfb, with a timeout) and reads the verdict on the session host: the
+lines xrdp-sesman logged for that user since the attempt began, and whether a desktop
+session of that user appeared. The client verifies the host's certificate against the
+region's RDP CA (`/cert-deny`: no unknown certificate is accepted).
+
+The test users are created in the AD through Samba's own tooling (samba-tool on the
+primary DC), in the municipality's OU and VDI group, with the vault's
+vault_vdi_test_user_password; every user carries DESCRIPTION so a run only ever
+touches (re-enables, then disables) users it created.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from regionhus.config import load_region
+from regionhus.inventory import Inventory
+from regionhus.lab import require_lab_bridge, run_on
+from regionhus.paths import state_dir
+from regionhus.secrets import ensure_lab_vault, read_vault, vault_password_file
+
+pytestmark = pytest.mark.lab
+
+DC = "dc1"
+DESCRIPTION = "regionhus VDI login test user (tests/lab/test_vdi_login.py)"
+SESMAN_LOG = "/var/log/xrdp-sesman.log"
+CLIENT_PACKAGES = {"xfreerdp": "freerdp2-x11", "Xvfb": "xvfb"}
+VERDICT_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class LoginUser:
+    name: str  # sAMAccountName, at most 20 characters
+    kommune: str  # slug of the municipality whose OU holds it
+    enabled: bool
+    in_vdi_group: bool = True
+
+
+# Kongsberg and Notodden take VDI; Øvre Eiker has left (its OU kept, accounts disabled).
+USERS = [
+    LoginUser("vdit-kongsberg", "kongsberg", enabled=True),
+    LoginUser("vdit-notodden", "notodden", enabled=True),
+    LoginUser("vdit-kongsberg-off", "kongsberg", enabled=False),
+    LoginUser("vdit-ovre-eiker", "ovre-eiker", enabled=False),
+    # A left municipality's account that is (wrongly) still enabled: the pool rule alone
+    # must keep it out.
+    LoginUser("vdit-ovre-eiker-on", "ovre-eiker", enabled=True),
+]
+
+
+def expected(user: LoginUser, pool: str) -> bool:
+    return user.enabled and user.in_vdi_group and user.kommune == pool
+
+
+# --- the directory side -------------------------------------------------------------
+
+
+def samba(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run_on(DC, shlex.join(["samba-tool", *args]), check=check, timeout=120)
+
+
+def ou_of(inventory: Inventory, slug: str) -> str | None:
+    """The municipality's Users OU (relative DN), or None when the directory has none."""
+    name = inventory.config.kommuner[slug].name
+    for candidate in (f"OU=Users,OU={name},OU=Kommuner", f"OU={name},OU=Kommuner"):
+        if samba("ou", "listobjects", candidate, check=False).returncode == 0:
+            return candidate
+    return None
+
+
+def ensure_user(user: LoginUser, password: str, inventory: Inventory) -> None:
+    shown = samba("user", "show", user.name, "--attributes=description", check=False)
+    if shown.returncode == 0:
+        if DESCRIPTION not in shown.stdout:
+            pytest.fail(f"{user.name} exists in the AD and is not a test user of this module")
+        samba("user", "setpassword", user.name, f"--newpassword={password}")
+        samba("user", "enable", user.name)
+    else:
+        ou = ou_of(inventory, user.kommune)
+        args = ["user", "create", user.name, password, f"--description={DESCRIPTION}"]
+        args += [f"--userou={ou}"] if ou else []
+        samba(*args)
+    group = f"{user.kommune}-vdi-users"
+    if user.in_vdi_group and samba("group", "show", group, check=False).returncode == 0:
+        samba("group", "addmembers", group, user.name, check=False)
+    if not user.enabled:
+        samba("user", "disable", user.name)
+
+
+@pytest.fixture(scope="module")
+def password(lab: list[str]) -> str:
+    if vault_password_file() == state_dir() / "vault" / "password":
+        ensure_lab_vault(load_region())  # the lab's vault: fill in the test secret
+    return str(read_vault()["vault_vdi_test_user_password"])
+
+
+@pytest.fixture(scope="module")
+def test_users(password: str, inventory: Inventory) -> Iterator[dict[str, LoginUser]]:
+    require_lab_bridge()
+    if samba("group", "show", "kongsberg-vdi-users", check=False).returncode != 0:
+        pytest.skip("the directory has no VDI groups yet (run playbooks/directory.yml)")
+    for user in USERS:
+        ensure_user(user, password, inventory)
+    yield {u.name: u for u in USERS}
+    for user in USERS:
+        samba("user", "disable", user.name, check=False)
+
+
+# --- the client side ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def display() -> Iterator[str]:
+    missing = [pkg for cmd, pkg in CLIENT_PACKAGES.items() if shutil.which(cmd) is None]
+    if missing:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert xvfb.stdout is not None
+    number = xvfb.stdout.readline().strip()
+    assert number.isdigit(), "Xvfb did not report a display"
+    yield f":{number}"
+    xvfb.terminate()
+    xvfb.wait(timeout=10)
+
+
+@dataclass
+class Verdict:
+    allowed: bool
+    evidence: str
+
+
+def sesman_lines(host: str) -> int:
+    out = run_on(host, f"wc -l < {SESMAN_LOG} 2>/dev/null || echo 0").stdout
+    return int(out.strip() or 0)
+
+
+def user_session(host: str, user: str) -> str:
+    """The user's desktop processes on the host (empty if none)."""
+    return run_on(host, f"pgrep -a -u {shlex.quote(user)} 'xfce4-session|Xorg'", check=False).stdout
+
+
+def end_session(host: str, user: str) -> None:
+    # Only the test user's own session (started by this test) is ended.
+    run_on(host, f"loginctl terminate-user {shlex.quote(user)}", check=False)
+    run_on(host, f"pkill -TERM -u {shlex.quote(user)}", check=False)
+
+
+def rdp_login(
+    display: str, inventory: Inventory, host: str, user: str, password: str, keep: bool = False
+) -> Verdict:
+    require_lab_bridge()
+    target = inventory.host(host)
+    start = sesman_lines(host)
+    env = dict(os.environ, DISPLAY=display, SSL_CERT_FILE=str(state_dir() / "pki" / "ca.crt"))
+    home = Path(env.get("HOME", "/root"))
+    shutil.rmtree(home / ".config" / "freerdp", ignore_errors=True)  # no remembered certs
+    client = subprocess.Popen(
+        [
+            "xfreerdp",
+            f"/v:{target.address}",
+            f"/cert-name:{inventory.fqdn(target)}",
+            "/cert-deny",
+            "/sec:tls",
+            f"/u:{user}",
+            f"/p:{password}",
+            "/size:1024x768",
+            "-grab-keyboard",
+            "/log-level:ERROR",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    verdict: Verdict | None = None
+    deadline = time.monotonic() + VERDICT_TIMEOUT
+    try:
+        while verdict is None and time.monotonic() < deadline:
+            time.sleep(1.5)
+            log = run_on(host, f"tail -n +{start + 1} {SESMAN_LOG}", check=False).stdout
+            named = re.compile(rf"(?<![\w-]){re.escape(user)}(?![\w-])")
+            mine = [line for line in log.splitlines() if named.search(line)]
+            failed = [line for line in mine if "AUTHFAIL" in line or "failed" in line.lower()]
+            if failed:
+                verdict = Verdict(False, "\n".join(failed))
+            elif any(
+                "session started" in line.lower() or "created session" in line.lower()
+                for line in mine
+            ):
+                desktop = user_session(host, user)
+                if "xfce4-session" in desktop:
+                    verdict = Verdict(True, desktop)
+            if client.poll() is not None and verdict is None and not mine:
+                stderr = client.stderr.read() if client.stderr else ""
+                pytest.fail(f"xfreerdp ended before xrdp-sesman saw {user}: {stderr[-1500:]}")
+    finally:
+        client.terminate()
+        try:
+            client.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            client.kill()
+    if verdict is None:
+        log = run_on(host, f"tail -n +{start + 1} {SESMAN_LOG}", check=False).stdout
+        pytest.fail(f"no verdict for {user} on {host} in {VERDICT_TIMEOUT:.0f}s:\n{log[-2000:]}")
+    if verdict.allowed:
+        home_dir = run_on(host, f"stat -c '%U %a' /home/{user}", check=False).stdout.strip()
+        assert home_dir == f"{user} 700", f"home directory of {user} on {host}: {home_dir!r}"
+        if not keep:
+            end_session(host, user)
+    return verdict
+
+
+# --- the matrix ---------------------------------------------------------------------
+
+POOLS = {
+    "vdi-kongsberg-1": "kongsberg",
+    "vdi-kongsberg-2": "kongsberg",
+    "vdi-notodden-1": "notodden",
+}
+CASES = [(user, host) for user in USERS for host in POOLS]
+
+
+@pytest.mark.parametrize(("user", "host"), CASES, ids=[f"{u.name}-on-{h}" for u, h in CASES])
+def test_login_matrix(user, host, test_users, password, display, inventory) -> None:  # type: ignore[no-untyped-def]
+    if host not in {h.name for h in inventory.hosts}:
+        pytest.skip(f"{host} is not in the inventory")
+    want = expected(user, POOLS[host])
+    verdict = rdp_login(display, inventory, host, user.name, password)
+    assert verdict.allowed == want, (
+        f"{user.name} on {host}: expected {'login' if want else 'refusal'}, got "
+        f"{'login' if verdict.allowed else 'refusal'}:\n{verdict.evidence}"
+    )
+
+
+# --- memory -------------------------------------------------------------------------
+
+PSS = "cat /proc/[0-9]*/smaps_rollup 2>/dev/null | awk '/^Pss:/ {s += $2} END {print s}'"
+
+
+def host_pss_mib(host: str) -> float:
+    """PSS of every process of the host (its own PID namespace), in MiB."""
+    return int(run_on(host, PSS).stdout.strip()) / 1024
+
+
+def test_memory_per_session_host(test_users, password, display, inventory) -> None:  # type: ignore[no-untyped-def]
+    host, user = "vdi-kongsberg-1", "vdit-kongsberg"
+    end_session(host, user)
+    time.sleep(3)
+    idle = host_pss_mib(host)
+    verdict = rdp_login(display, inventory, host, user, password, keep=True)
+    try:
+        assert verdict.allowed
+        time.sleep(10)  # let the desktop settle (panel, desktop, terminal daemons)
+        one = host_pss_mib(host)
+    finally:
+        end_session(host, user)
+    print(
+        f"\nPSS {host}: idle {idle:.0f} MiB, one XFCE session {one:.0f} MiB (+{one - idle:.0f} MiB)"
+    )
+    assert one - idle < 400, "one desktop session should cost well under 400 MiB"
