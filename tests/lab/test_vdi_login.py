@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from regionhus.config import load_region
+from regionhus.engines import EngineRun, run_ansible
 from regionhus.inventory import Inventory
 from regionhus.lab import require_lab_bridge, run_on
 from regionhus.paths import state_dir
@@ -282,3 +284,65 @@ def test_memory_per_session_host(test_users, password, display, inventory) -> No
         f"\nPSS {host}: idle {idle:.0f} MiB, one XFCE session {one:.0f} MiB (+{one - idle:.0f} MiB)"
     )
     assert one - idle < 400, "one desktop session should cost well under 400 MiB"
+
+
+# --- drain --------------------------------------------------------------------------
+
+
+def root_with_tag(tmp: Path, host: str, tag: str) -> Path:
+    """A checkout view whose embedded inventory tags `host` (everything else linked)."""
+    from regionhus.paths import repo_root
+
+    real = repo_root()
+    for entry in real.iterdir():
+        if entry.name not in {"inventory", ".git"}:
+            (tmp / entry.name).symlink_to(entry)
+    shutil.copytree(real / "inventory", tmp / "inventory")
+    hosts_file = tmp / "inventory" / "lab-region.hosts.yml"
+    doc = yaml.safe_load(hosts_file.read_text())
+    for item in doc["hosts"]:
+        if item["name"] == host:
+            item["tags"] = sorted({*item.get("tags", []), tag})
+    hosts_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return tmp
+
+
+def apply_vdi(host: str, root: Path | None = None) -> EngineRun:
+    env_root = {"REGIONHUS_ROOT": str(root)} if root else {}
+    old = {k: os.environ.get(k) for k in env_root}
+    os.environ.update(env_root)
+    try:
+        return run_ansible("playbooks/vdi.yml", limit=host, stream=False)
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def test_drain_refuses_new_logins_and_keeps_sessions(
+    test_users, password, display, inventory, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    host, user = "vdi-kongsberg-2", "vdit-kongsberg"
+    end_session(host, user)
+    assert rdp_login(display, inventory, host, user, password, keep=True).allowed
+    try:
+        started = time.monotonic()
+        drained = apply_vdi(host, root_with_tag(tmp_path, host, "draining"))
+        print(f"\ndrain apply on {host}: {time.monotonic() - started:.1f} s")
+        assert drained.ok, drained.output[-3000:]
+        access = run_on(host, "cat /etc/security/access-xrdp-sesman.conf").stdout
+        assert "state: draining" in access
+        # The running session goes on ...
+        assert "xfce4-session" in user_session(host, user)
+        # ... and nobody logs in anew (a second login of the same user included).
+        end_probe = rdp_login(display, inventory, host, user, password)
+        assert not end_probe.allowed, end_probe.evidence
+        assert "xfce4-session" in user_session(host, user)
+    finally:
+        end_session(host, user)
+        restored = apply_vdi(host)
+    assert restored.ok, restored.output[-3000:]
+    assert "state: active" in run_on(host, "cat /etc/security/access-xrdp-sesman.conf").stdout
+    assert rdp_login(display, inventory, host, user, password).allowed
