@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from regionhus.backup.cli import backup
 from regionhus.errors import RegionhusError
 from regionhus.inventory import REGION, load_inventory
 from regionhus.lab.cli import lab
@@ -102,6 +103,7 @@ def demo() -> None:
     run_demo()
 
 
+main.add_command(backup)
 main.add_command(lab)
 main.add_command(netbox)
 main.add_command(audit)
