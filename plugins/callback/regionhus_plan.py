@@ -121,6 +121,8 @@ class CallbackModule(CallbackBase):
         }
         if status == "unreachable":
             record["failed"] = True
+        if status == "skipped":
+            record["skipped"] = True
         if isinstance(data.get("results"), list):
             record["items"] = [_summary(r) for r in data["results"] if isinstance(r, dict)]
         self._emit(record)

@@ -50,7 +50,8 @@ def kind_of(action: str, role: str) -> Kind:
 
 
 def _check_skip(record: dict[str, Any]) -> bool:
-    return bool(record.get("skipped")) and bool(CHECK_MODE_SKIP.search(record.get("msg", "")))
+    skipped = record.get("skipped") or record.get("status") == "skipped"
+    return bool(skipped) and bool(CHECK_MODE_SKIP.search(record.get("msg", "")))
 
 
 def classify(record: dict[str, Any]) -> tuple[Status | None, str]:

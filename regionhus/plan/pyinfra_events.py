@@ -73,7 +73,7 @@ def plan_changes(plan: dict[str, Any], log: str) -> list[Change]:
         for host in op.get("hosts_with_change", []):
             diff = diffs.get((host, path), []) if path else []
             changes.append(
-                Change(host, Layer.BASE, name, Status.CHANGE, kind_of(name), "base", diff=diff)
+                Change(host, Layer.BASE, name, Status.CHANGE, kind_of(name), diff=diff)
             )
         for host in op.get("hosts_with_conditional_change", []):
             changes.append(
@@ -83,7 +83,6 @@ def plan_changes(plan: dict[str, Any], log: str) -> list[Change]:
                     name,
                     Status.CONDITIONAL,
                     kind_of(name),
-                    "base",
                     detail="runs if an earlier change on this host triggers it",
                 )
             )
@@ -98,10 +97,10 @@ def result_changes(results: dict[str, Any]) -> tuple[list[Change], dict[str, int
     for op in (results.get("results") or {}).get("operations", []):
         name = op["name"]
         for host in op.get("success", []):
-            changes.append(Change(host, Layer.BASE, name, Status.CHANGE, kind_of(name), "base"))
+            changes.append(Change(host, Layer.BASE, name, Status.CHANGE, kind_of(name)))
         for host in op.get("error", []):
             changes.append(
-                Change(host, Layer.BASE, name, Status.FAILED, kind_of(name), "base", detail="error")
+                Change(host, Layer.BASE, name, Status.FAILED, kind_of(name), detail="error")
             )
         for host in op.get("no_change", []):
             unchanged[host] = unchanged.get(host, 0) + 1
