@@ -484,3 +484,85 @@ def test_failover_authentication_against_dc2(
             "for i in $(seq 30); do ldbsearch -H ldap://127.0.0.1 -s base -b '' "
             "dnsHostName >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1",
         )
+
+
+# --- a municipality that leaves ---------------------------------------------------------
+
+
+def _tenant_module(args: dict[str, Any], check: bool = False) -> dict[str, Any]:
+    """Call the role's module on dc1 directly (ad-hoc), as the role does for one tenant."""
+    from regionhus.engines import BIN, engine_env
+    from regionhus.paths import repo_root
+
+    command = [
+        str(BIN / "ansible"),
+        "dc1",
+        "-M",
+        "roles/directory_tenants/library",
+        "-m",
+        "samba_directory_tenant",
+        "-a",
+        json.dumps(args),
+        "-o",
+    ]
+    command += ["--check"] if check else []
+    proc = subprocess.run(
+        command, cwd=repo_root(), env=engine_env("embedded"), capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    return json.loads(proc.stdout.split("=>", 1)[1])
+
+
+def test_leaving_municipality_is_disabled_and_kept(
+    region: RegionConfig, secrets: dict[str, Any], directory_applied: EngineRun
+) -> None:
+    """A throw-away municipality goes active -> ended: accounts disabled, OU and groups kept."""
+    suffix = region.region.directory.realm.lower()
+    password = secrets["vault_directory_operator_password"]
+    tenant = {
+        "ou": "OU=Probe Leaving,OU=Kommuner",
+        "upn_suffix": suffix,
+        "initial_password": password,
+        "users": [{"username": "probe.leaver", "name": "Probe Leaver", "email": ""}],
+        "groups": [
+            {"name": "probe-leaving-admins", "members": ["probe.leaver"], "protected": True}
+        ],
+        "delegate_group": "probe-leaving-admins",
+    }
+    cleanup = (
+        "ou='OU=Probe Leaving,OU=Kommuner'; base=$(ldbsearch -H /var/lib/samba/private/sam.ldb "
+        "-s base -b '' defaultNamingContext | sed -n 's/^defaultNamingContext: //p'); "
+        'ldbdel -H /var/lib/samba/private/sam.ldb -r "$ou,$base" >/dev/null 2>&1; true'
+    )
+    run_on("dc1", cleanup)
+    try:
+        created = _tenant_module(tenant)
+        assert created["changed"]
+        assert _tenant_module(tenant)["changed"] is False
+        predicted = _tenant_module({**tenant, "state": "disabled"}, check=True)
+        assert predicted["changes"] == ["~ user probe.leaver: disable"]
+        ended = _tenant_module({**tenant, "state": "disabled"})
+        assert ended["changes"] == ["~ user probe.leaver: disable"]
+        assert ended["ou_exists"] is True
+        assert ended["members"] == {"probe-leaving-admins": ["probe.leaver"]}
+        assert _tenant_module({**tenant, "state": "disabled"})["changed"] is False
+        state = run_probe(
+            "dc1",
+            _probe_cfg(
+                region,
+                secrets,
+                mode="state",
+                tenants=[
+                    {
+                        "slug": "probe-leaving",
+                        "name": "Probe Leaving",
+                        "users": ["probe.leaver"],
+                        "groups": ["probe-leaving-admins"],
+                    }
+                ],
+            ),
+        )["probe-leaving"]
+        assert state["ou"] and state["users"]["probe.leaver"]["disabled"]
+        assert state["groups"]["probe-leaving-admins"]["members"] == ["probe.leaver"]
+    finally:
+        run_on("dc1", cleanup)
