@@ -34,13 +34,14 @@ FIXTURE_FILES = "/etc/regionhus-plan-fixture.conf /var/lib/regionhus-plan-fixtur
 SNAPSHOT = r"""
 set -e
 find /etc -xdev -type f -print0 | sort -z | xargs -0 sha256sum
-echo packages $(dpkg-query -W -f='${Package} ${Version} ${Status}\n' | sha256sum)
-echo services $(systemctl list-units --type=service --all --no-legend --plain \
-  | awk '{print $1, $2, $3, $4}' | sha256sum)
-echo enabled $(systemctl list-unit-files --type=service --no-legend | sha256sum)
+H="cut -c1-64"
+echo "$(dpkg-query -W -f='${Package} ${Version} ${Status}\n' | sha256sum | $H) packages"
+echo "$(systemctl list-units --type=service --all --no-legend --plain \
+  | awk '{print $1, $2, $3, $4}' | sha256sum | $H) service-states"
+echo "$(systemctl list-unit-files --type=service --no-legend | sha256sum | $H) service-enabled"
 if command -v samba-tool >/dev/null && [ -f /var/lib/samba/private/sam.ldb ]; then
-  echo directory $( (samba-tool user list; samba-tool group list; samba-tool ou list) \
-    | sort | sha256sum)
+  echo "$( (samba-tool user list; samba-tool group list; samba-tool ou list) \
+    | sort | sha256sum | $H) directory-objects"
 fi
 """
 
