@@ -116,6 +116,11 @@ def test_users(password: str, inventory: Inventory) -> Iterator[dict[str, LoginU
         pytest.skip("the directory has no VDI groups yet (run playbooks/directory.yml)")
     for user in USERS:
         ensure_user(user, password, inventory)
+    # Homes of this module's users left by an earlier run (perhaps against a rebuilt
+    # domain, whose new SIDs give new UIDs): every run starts from a first login.
+    homes = " ".join(f"/home/{u.name}" for u in USERS)
+    for host in POOLS:
+        run_on(host, f"rm -rf --one-file-system {homes}", check=False)
     yield {u.name: u for u in USERS}
     for user in USERS:
         samba("user", "disable", user.name, check=False)
