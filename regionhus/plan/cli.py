@@ -254,4 +254,6 @@ def _apply(
     journal = audit.netbox_journal(inventory, record_id, changed)
     click.echo(f"\nApply record: {path}" + (f"\n{journal}" if journal else ""))
     if applied.exit_code == ExitCode.ERROR:
-        raise RegionhusError("the apply failed:\n" + "\n".join(applied.errors)[-4000:])
+        failed = [f"{c.host}: {c.describe()}: {c.detail}" for c in applied.changes(Status.FAILED)]
+        problems = "\n".join([*applied.errors, *failed])[-4000:]
+        raise RegionhusError(f"the apply failed (the record has what did change):\n{problems}")
