@@ -86,20 +86,31 @@ class Recorder:
 
 
 class Replay:
-    """Answers from recorded exchanges, in order per (method, path): no NetBox needed."""
+    """Answers from recorded exchanges: no NetBox needed.
+
+    Requests are matched on method, path and body (GraphQL pages differ only in their
+    variables, and the loader sends them concurrently, so order alone cannot match them).
+    The last answer for a request is repeated, so a test may load twice.
+    """
 
     def __init__(self, path: Path, base_url: str = "http://netbox.invalid") -> None:
         self.base_url = base_url
-        self.queue: dict[tuple[str, str], list[dict]] = {}
+        self.queue: dict[tuple[str, str, str], list[dict]] = {}
         for ex in json.loads(path.read_text()):
-            self.queue.setdefault((ex["method"], ex["path"]), []).append(ex)
+            self.queue.setdefault(self._key(ex["method"], ex["path"], ex["request"]), []).append(ex)
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def _key(method: str, path: str, body: JSON) -> tuple[str, str, str]:
+        return (method, path, json.dumps(body, sort_keys=True))
 
     def __call__(self, method: str, url: str, headers: dict[str, str], body: JSON) -> Response:
-        key = (method, url.removeprefix(self.base_url))
-        pending = self.queue.get(key)
-        if not pending:
-            raise AssertionError(f"no recorded response for {key}")
-        ex = pending.pop(0) if len(pending) > 1 else pending[0]
+        key = self._key(method, url.removeprefix(self.base_url), body)
+        with self.lock:
+            pending = self.queue.get(key)
+            if not pending:
+                raise AssertionError(f"no recorded response for {key}")
+            ex = pending.pop(0) if len(pending) > 1 else pending[0]
         return Response(ex["status"], ex["response"])
 
 
