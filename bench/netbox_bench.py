@@ -135,7 +135,8 @@ def ensure_bench_venv() -> None:
     py = server.find_python312()
     subprocess.run([py, "-m", "venv", str(BENCH_VENV)], check=True)
     subprocess.run(
-        [str(BENCH_VENV / "bin" / "pip"), "install", "-q", "ansible", "pynetbox", "pytz"], check=True
+        [str(BENCH_VENV / "bin" / "pip"), "install", "-q", "ansible", "pynetbox", "pytz"],
+        check=True,
     )
 
 
