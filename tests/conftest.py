@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests see the embedded lab region unless a test points at the real NetBox itself:
+    an operator's NetBox settings on this machine must not change what tests read."""
+    os.environ.pop("REGIONHUS_NETBOX_URL", None)
+    os.environ.pop("REGIONHUS_NETBOX_TOKEN", None)
+    os.environ["REGIONHUS_NETBOX_ENV_FILE"] = os.devnull + ".regionhus-tests-none"
+    os.environ["REGIONHUS_INVENTORY"] = "auto"
 
 
 def copy_region(target: Path) -> Path:
