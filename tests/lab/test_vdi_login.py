@@ -182,6 +182,7 @@ def rdp_login(
     require_lab_bridge()
     target = inventory.host(host)
     start = sesman_lines(host)
+    since = run_on(host, "date +%s").stdout.strip()
     env = dict(os.environ, DISPLAY=display, SSL_CERT_FILE=str(state_dir() / "pki" / "ca.crt"))
     home = Path(env.get("HOME", "/root"))
     shutil.rmtree(home / ".config" / "freerdp", ignore_errors=True)  # no remembered certs
@@ -233,6 +234,13 @@ def rdp_login(
     if verdict is None:
         log = run_on(host, f"tail -n +{start + 1} {SESMAN_LOG}", check=False).stdout
         pytest.fail(f"no verdict for {user} on {host} in {VERDICT_TIMEOUT:.0f}s:\n{log[-2000:]}")
+    # Why: the PAM modules' own words (pam_access: the pool rule; pam_sss: the AD).
+    journal = run_on(
+        host, f"journalctl -q --no-pager -o cat --since=@{since} -t xrdp-sesman", check=False
+    ).stdout
+    named = re.compile(rf"(?<![\w-]){re.escape(user)}(?![\w-])")
+    reasons = [line for line in journal.splitlines() if "pam_" in line and named.search(line)]
+    verdict.evidence += "\n" + "\n".join(reasons)
     if verdict.allowed:
         home_dir = run_on(host, f"stat -c '%U %a' /home/{user}", check=False).stdout.strip()
         assert home_dir == f"{user} 700", f"home directory of {user} on {host}: {home_dir!r}"
@@ -261,6 +269,11 @@ def test_login_matrix(user, host, test_users, password, display, inventory) -> N
         f"{user.name} on {host}: expected {'login' if want else 'refusal'}, got "
         f"{'login' if verdict.allowed else 'refusal'}:\n{verdict.evidence}"
     )
+    if not want:
+        # Outside its pool the pool rule refuses before any password is checked; inside
+        # it, a disabled account is refused by the AD (pam_sss).
+        layer = "pam_sss" if user.kommune == POOLS[host] else "pam_access"
+        assert f"{layer}(xrdp-sesman:auth)" in verdict.evidence, verdict.evidence
 
 
 # --- memory -------------------------------------------------------------------------
@@ -344,6 +357,7 @@ def test_drain_refuses_new_logins_and_keeps_sessions(
         # ... and nobody logs in anew (a second login of the same user included).
         end_probe = rdp_login(display, inventory, host, user, password)
         assert not end_probe.allowed, end_probe.evidence
+        assert "pam_access(xrdp-sesman:auth)" in end_probe.evidence, end_probe.evidence
         assert "xfce4-session" in user_session(host, user)
     finally:
         end_session(host, user)
