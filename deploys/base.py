@@ -69,6 +69,9 @@ for op in operators:
         comment=op.name,
         shell="/bin/bash",
         groups=[OPERATOR_GROUP],
+        # Add, never replace: on domain-joined hosts `id` also lists AD groups, which
+        # a replace would try to remove on every run.
+        append=True,
         public_keys=[op.ssh_public_key] if op.ssh_public_key else None,
         delete_keys=True,
         create_home=True,
