@@ -1,7 +1,10 @@
 """The lab for a test session: brought up (and the base layer applied) once.
 
 A lab that is already running is used as it is and left running; a lab this session
-started is taken down at the end (REGIONHUS_KEEP_LAB=1 keeps it).
+started is taken down at the end (REGIONHUS_KEEP_LAB=1 keeps it). In CI (CI=true) the
+hosts' disks are wiped first, so the run proves a fresh lab converges in one apply.
+
+Every lab test runs on the whole region applied once: base layer, then site.yml.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from regionhus.engines import EngineRun, run_pyinfra
+from regionhus.engines import EngineRun, run_ansible, run_pyinfra
 from regionhus.inventory import Inventory, load_inventory
 from regionhus.lab import lab_host_names, ssh_config_path
 
@@ -36,7 +39,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def lab() -> Iterator[list[str]]:
     started = False
-    if not _lab_running():
+    fresh = os.environ.get("CI") == "true" or os.environ.get("REGIONHUS_FRESH_LAB") == "1"
+    if fresh:
+        subprocess.run([RH, "lab", "down", "--wipe"], check=True)
+    if fresh or not _lab_running():
         subprocess.run([RH, "lab", "up"], check=True)
         started = True
     yield lab_host_names()
@@ -54,6 +60,14 @@ def base_applied(lab: list[str]) -> EngineRun:
     """The base layer applied once; its first run is what the idempotence test follows."""
     result = run_pyinfra("deploys/base.py", stream=False)
     assert result.ok, result.output[-4000:]
+    return result
+
+
+@pytest.fixture(scope="session", autouse=True)
+def region_applied(base_applied: EngineRun) -> EngineRun:
+    """The services of the whole region (site.yml) applied once, after the base layer."""
+    result = run_ansible("playbooks/site.yml", stream=False)
+    assert result.ok, result.output[-6000:]
     return result
 
 
