@@ -81,6 +81,27 @@ def _verify() -> str:
     return f"{passed[1] if passed else '?'} checks passed"
 
 
+def _audit() -> str:
+    out = repo_root() / "out" / "audit"
+    subprocess.run(
+        [
+            str(BIN / "regionhus"),
+            "audit",
+            "--format",
+            "html",
+            "--format",
+            "md",
+            "--format",
+            "json",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return f"revisjonsrapport i {out} (region.html og én per kommune)"
+
+
 def run_demo() -> DemoRun:
     demo = DemoRun()
     started = time.monotonic()
@@ -91,7 +112,8 @@ def run_demo() -> DemoRun:
     demo.run("Vault", lambda: f"secrets in {ensure_lab_vault(config)}")
     demo.run("Apply the base layer (pyinfra)", _apply_base)
     demo.run("Apply the services (Ansible)", _apply_services)
-    demo.run("Verify (testinfra)", _verify)
+    demo.run("Verify (testinfra, isolation, logins, drills)", _verify)
+    demo.run("Audit report", _audit)
     click.secho("\nOppsummering", bold=True)
     click.echo(f"  verter: {len(inventory.hosts)} ({', '.join(h.name for h in inventory.hosts)})")
     for step in demo.steps:
