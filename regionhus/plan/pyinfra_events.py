@@ -72,9 +72,7 @@ def plan_changes(plan: dict[str, Any], log: str) -> list[Change]:
         path = _path_in(name)
         for host in op.get("hosts_with_change", []):
             diff = diffs.get((host, path), []) if path else []
-            changes.append(
-                Change(host, Layer.BASE, name, Status.CHANGE, kind_of(name), diff=diff)
-            )
+            changes.append(Change(host, Layer.BASE, name, Status.CHANGE, kind_of(name), diff=diff))
         for host in op.get("hosts_with_conditional_change", []):
             changes.append(
                 Change(
