@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from regionhus.backup.cli import backup
+from regionhus.cli_options import source_option
 from regionhus.errors import RegionhusError
 from regionhus.inventory import REGION, load_inventory
 from regionhus.lab.cli import lab
@@ -68,12 +69,7 @@ def validate(root: Path) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option(
-    "--source",
-    type=click.Choice(["auto", "embedded", "netbox"]),
-    default=None,
-    help="Inventory source (default: REGIONHUS_INVENTORY or auto).",
-)
+@source_option
 @click.pass_obj
 def inventory(root: Path, as_json: bool, source: str | None) -> None:
     """Show the region's hosts and whom each serves."""

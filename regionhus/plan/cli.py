@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from regionhus.cli_options import source_option
 from regionhus.config import load_region
 from regionhus.errors import RegionhusError
 from regionhus.inventory import Inventory, load_inventory
@@ -25,12 +26,6 @@ from regionhus.plan.scope import (
 )
 from regionhus.secrets import require_secrets
 
-SOURCE = click.option(
-    "--source",
-    type=click.Choice(["auto", "embedded", "netbox"]),
-    default=None,
-    help="Inventory source (default: REGIONHUS_INVENTORY or auto).",
-)
 KOMMUNE = click.option(
     "--kommune",
     "kommuner",
@@ -103,7 +98,7 @@ def _explain_scope(scope: Scope, limited: bool) -> None:
     metavar="REF",
     help="Plan only the hosts the files changed since git REF affect (says why for each).",
 )
-@SOURCE
+@source_option
 @click.pass_obj
 def plan(
     root: Path,
@@ -182,7 +177,7 @@ def _summary(applied: Plan) -> str:
     is_flag=True,
     help="Run both engines on every host in scope, even where the plan found nothing to do.",
 )
-@SOURCE
+@source_option
 @click.pass_obj
 def apply(
     root: Path,

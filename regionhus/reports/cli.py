@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from regionhus.cli_options import source_option
 from regionhus.config import load_region
 from regionhus.inventory import load_inventory
 from regionhus.paths import records_dir
@@ -71,12 +72,7 @@ def write_reports(reports: list[AuditReport], formats: tuple[str, ...], out: Pat
     show_default=True,
     help="How far back changes (apply records) are listed.",
 )
-@click.option(
-    "--source",
-    type=click.Choice(["auto", "embedded", "netbox"]),
-    default=None,
-    help="Inventory source (default: REGIONHUS_INVENTORY or auto).",
-)
+@source_option
 @click.pass_obj
 def audit(
     root: Path,
