@@ -540,6 +540,8 @@ def reset_database(name: str) -> Instance:
     if inst.name == "dev":
         raise NetBoxServerError("refusing to wipe the dev instance")
     stop_gunicorn(inst)
+    # On a fresh machine the test session gets here before anything is installed.
+    ensure_debian_packages()
     ensure_postgres()
     _psql(f"DROP DATABASE IF EXISTS {inst.database} WITH (FORCE)")
     for marker in inst.root.glob("migrated-*"):
