@@ -7,6 +7,7 @@ as tracebacks; the exit code says which kind of failure it was.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -47,9 +48,18 @@ class RegionhusGroup(click.Group):
     envvar="REGIONHUS_ROOT",
     help="The checkout to read (default: this repository).",
 )
+@click.option(
+    "--skip-bad-records",
+    is_flag=True,
+    envvar="REGIONHUS_SKIP_BAD_RECORDS",
+    help="Leave out NetBox records the inventory cannot use (they are still listed).",
+)
 @click.pass_context
-def main(ctx: click.Context, root: Path | None) -> None:
+def main(ctx: click.Context, root: Path | None, skip_bad_records: bool) -> None:
     """Regionhus: the shared IT platform of the region, as code."""
+    if skip_bad_records:
+        # The engines' inventory (Ansible plugin, pyinfra) runs in child processes.
+        os.environ["REGIONHUS_SKIP_BAD_RECORDS"] = "1"
     ctx.obj = (root or repo_root()).resolve()
 
 
