@@ -50,7 +50,9 @@ template(
 )
 
 # --- packages -----------------------------------------------------------------------
-apt.update(name="Refresh package lists (at most hourly)", cache_time=3600)
+# One host at a time: hosts refreshing the same index through one proxy at once is
+# what makes apt-cacher-ng drop requests; with a warm proxy each takes about a second.
+apt.update(name="Refresh package lists (at most hourly)", cache_time=3600, _serial=True)
 apt.packages(
     name="Install base packages",
     packages=["sudo", "nftables", "netbase", "unattended-upgrades", "openssh-server"],

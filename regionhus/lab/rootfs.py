@@ -70,6 +70,17 @@ def wipe(name: str) -> None:
     shutil.rmtree(host_dir(name), ignore_errors=True)
 
 
+# When several hosts ask the proxy for the same index at once, apt-cacher-ng can fail
+# one request ("Failure to move file ... File exists") and leave that client's http
+# method hanging for good. No pipelining, a read timeout and retries turn that into a
+# short retry.
+APT_CLIENT_CONF = """// Written by `regionhus lab up`: apt through the lab's proxy.
+Acquire::http::Pipeline-Depth "0";
+Acquire::http::Timeout "30";
+Acquire::Retries "5";
+"""
+
+
 def write_host_files(
     host: LabHost, inv: LabInventory, rootdir: Path, authorized_key: str, sources: str
 ) -> None:
@@ -82,6 +93,7 @@ def write_host_files(
     hosts += [f"{h.address}\t{h.name}" for h in inv.hosts]
     write_if_changed(etc / "hosts", "\n".join(hosts) + "\n")
     write_if_changed(etc / "apt/sources.list", sources)
+    write_if_changed(etc / "apt/apt.conf.d/80regionhus-lab", APT_CLIENT_CONF)
     hold_back_apt_timers(rootdir)
     ssh_dir = rootdir / "root/.ssh"
     ssh_dir.mkdir(mode=0o700, exist_ok=True)
