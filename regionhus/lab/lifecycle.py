@@ -4,6 +4,7 @@ idempotent and finishes what an interrupted run left half done."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -44,6 +45,7 @@ def up(echo: Echo, inv: LabInventory | None = None) -> None:
     for host in inv.hosts:
         prepare_and_boot(host, inv, image, pubkey, sources, echo)
     wait_for_ssh(inv.hosts, started, echo)
+    refresh_package_lists(inv.hosts, echo)
     ensure_lab_secrets(echo)
     echo(f"lab up: {len(inv.hosts)} hosts; ssh -F {ssh.ssh_config_path()} <host>")
 
@@ -68,6 +70,34 @@ def prepare_and_boot(
         return
     machines.boot(host, rootdir)
     echo(f"{host.name}: booting at {host.address}")
+
+
+# apt-cacher-ng fails one of several requests for the same index that start in the same
+# second ("Failure to move file ... File exists"), and apt can then hang for good. So
+# the lab refreshes each host's lists itself, one host at a time, with a hard timeout;
+# the engines' own refreshes (at most hourly) then find fresh lists.
+APT_REFRESH = (
+    "find /var/lib/apt/lists -maxdepth 1 -name '*InRelease' -mmin -50 | grep -q . || "
+    "{ for try in 1 2 3; do timeout 90 apt-get update -qq && exit 0; "
+    "pkill -x apt-get; pkill -f /usr/lib/apt/methods/; sleep 2; done; exit 1; }"
+)
+
+
+def refresh_package_lists(hosts: tuple[LabHost, ...], echo: Echo) -> None:
+    for host in hosts:
+        result = subprocess.run(
+            ssh.ssh_command(host.name, APT_REFRESH),
+            capture_output=True,
+            text=True,
+            timeout=400,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise LabError(
+                f"{host.name}: apt-get update through the lab proxy failed 3 times; see "
+                f"{lab_state()}/apt-cacher-ng/log/apt-cacher.err"
+            )
+    echo(f"package lists fresh on {len(hosts)} hosts")
 
 
 def wait_for_ssh(hosts: tuple[LabHost, ...], started: float, echo: Echo) -> None:
