@@ -169,4 +169,9 @@ def test_late_municipality_is_reported() -> None:
     )
     late = {row.repository for row in rows if row.problem}
     assert set(WRITERS) <= late
-    assert CliRunner().invoke(backup, ["status"]).exit_code == 0
+    # Now, with a fresh backup in every repository that has a writer (on a fresh lab the
+    # timers have not fired yet), nothing is late.
+    for host in WRITERS.values():
+        run_backup(host)
+    result = CliRunner().invoke(backup, ["status"])
+    assert result.exit_code == 0, result.output
