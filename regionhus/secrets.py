@@ -18,6 +18,7 @@ from ansible.parsing.vault import VaultLib, VaultSecret
 from regionhus.config import RegionConfig
 from regionhus.errors import RegionhusError
 from regionhus.paths import state_dir
+from regionhus.privatefile import write_private
 
 
 def vault_file() -> Path:
@@ -53,11 +54,7 @@ def read_vault() -> dict[str, Any]:
 def _write_vault(data: dict[str, Any]) -> None:
     path = vault_file()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    encrypted = _vault().encrypt(yaml.safe_dump(data, sort_keys=True))
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(encrypted)
-    tmp.chmod(0o600)
-    tmp.replace(path)
+    write_private(path, _vault().encrypt(yaml.safe_dump(data, sort_keys=True)))
 
 
 def required_secrets(config: RegionConfig) -> dict[str, list[str]]:
@@ -83,9 +80,7 @@ def ensure_lab_vault(config: RegionConfig) -> Path:
     """Create the lab's vault password and fill in missing secrets (idempotent)."""
     password = vault_password_file()
     if not password.exists():
-        password.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        password.write_text(random.token_urlsafe(32) + "\n")
-        password.chmod(0o600)
+        write_private(password, random.token_urlsafe(32) + "\n")
     data = read_vault() if vault_file().exists() else {}
     changed = False
     for name, keys in required_secrets(config).items():

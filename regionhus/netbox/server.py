@@ -28,6 +28,7 @@ from pathlib import Path
 
 from regionhus.errors import RegionhusError
 from regionhus.paths import state_dir
+from regionhus.privatefile import write_private
 
 NETBOX_VERSION = "4.7.3"
 ADMIN_USER = "admin"
@@ -258,9 +259,7 @@ def _secrets() -> dict[str, str]:
         "pepper": secrets.token_urlsafe(60),
         "admin_password": secrets.token_urlsafe(18),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(values))
-    path.chmod(0o600)
+    write_private(path, json.dumps(values))
     return values
 
 
@@ -296,8 +295,8 @@ def write_config(inst: Instance) -> None:
     conf = inst.root / "conf"
     conf.mkdir(parents=True, exist_ok=True)
     (inst.root / "media").mkdir(exist_ok=True)
-    path = conf / "configuration.py"
-    path.write_text(
+    write_private(
+        conf / "configuration.py",
         CONFIG_TEMPLATE.format(
             db=inst.database,
             db_password=sec["db_password"],
@@ -307,9 +306,8 @@ def write_config(inst: Instance) -> None:
             secret_key=sec["secret_key"],
             pepper=sec["pepper"],
             media=str(inst.root / "media"),
-        )
+        ),
     )
-    path.chmod(0o600)
 
 
 def netbox_env(inst: Instance) -> dict[str, str]:
@@ -370,9 +368,7 @@ def bootstrap_admin(inst: Instance, *, new_token: bool) -> None:
     )
     for line in out.splitlines():
         if line.startswith("TOKEN="):
-            path = token_path(inst)
-            path.write_text(json.loads(line.removeprefix("TOKEN=")) + "\n")
-            path.chmod(0o600)
+            write_private(token_path(inst), json.loads(line.removeprefix("TOKEN=")) + "\n")
             write_env_file(inst)
             return
     if new_token:
@@ -382,8 +378,9 @@ def bootstrap_admin(inst: Instance, *, new_token: bool) -> None:
 def write_env_file(inst: Instance) -> Path:
     """An env file an operator can copy to ~/.config/regionhus/netbox.env to select NetBox."""
     path = inst.root / "netbox.env"
-    path.write_text(f"REGIONHUS_NETBOX_URL={inst.url}\nREGIONHUS_NETBOX_TOKEN={read_token(inst)}\n")
-    path.chmod(0o600)
+    write_private(
+        path, f"REGIONHUS_NETBOX_URL={inst.url}\nREGIONHUS_NETBOX_TOKEN={read_token(inst)}\n"
+    )
     return path
 
 
