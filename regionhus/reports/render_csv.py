@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 
 from regionhus.reports.model import AuditReport, KommuneSection
@@ -18,6 +19,13 @@ from regionhus.reports.texts import Texts
 
 BOM = "\ufeff"
 Row = Sequence[object]
+
+# A cell starting with one of these is a formula to Excel and LibreOffice, even when
+# it came from a municipality's name or a host's tag (OWASP: CSV injection). Such a
+# cell gets a leading apostrophe, which the spreadsheet shows as plain text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+# Numbers we print ourselves (-1 234,50) stay numbers, so auditors can still sum them.
+PLAIN_NUMBER = re.compile(r"^-?\d[\d\u00a0 ]*([.,]\d+)?$")
 
 
 def render_csv(report: AuditReport) -> dict[str, str]:
@@ -44,7 +52,14 @@ def _cell(value: object, texts: Texts) -> str:
         return texts.t("yes" if value else "no")
     if isinstance(value, float) and texts.lang == "nb":
         return f"{value:g}".replace(".", ",")
-    return str(value)
+    return _inert(str(value))
+
+
+def _inert(text: str) -> str:
+    """Text a spreadsheet shows as text, never evaluates."""
+    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
 
 
 def _write(rows: Iterable[Row], texts: Texts) -> str:
