@@ -10,14 +10,16 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from regionhus.backup.cli import backup
-from regionhus.cli_options import source_option
+from regionhus.cli_options import format_option, source_option
 from regionhus.errors import RegionhusError
+from regionhus.exitcodes import Exit, epilog
 from regionhus.inventory import REGION, load_inventory
 from regionhus.lab.cli import lab
 from regionhus.netbox.cli import netbox
@@ -31,17 +33,29 @@ console = Console(width=None if sys.stdout.isatty() else 140)
 
 
 class RegionhusGroup(click.Group):
-    """Turns RegionhusError into a clean message and its exit code."""
+    """Turns RegionhusError into a clean message and its exit code, and a usage error
+    (click's 2) into 64, so no mistyped option can read as "changes pending"."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            exc.exit_code = Exit.USAGE
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            exc.exit_code = Exit.USAGE
+            raise
         except RegionhusError as exc:
             click.echo(f"feil: {exc}", err=True)
             sys.exit(exc.exit_code)
 
 
-@click.group(cls=RegionhusGroup)
+@click.group(cls=RegionhusGroup, epilog=epilog(""))
+@click.version_option(package_name="regionhus", prog_name="regionhus")
 @click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
@@ -78,13 +92,13 @@ def validate(root: Path) -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option("json")
 @source_option
 @click.pass_obj
-def inventory(root: Path, as_json: bool, source: str | None) -> None:
+def inventory(root: Path, fmt: str, source: str | None) -> None:
     """Show the region's hosts and whom each serves."""
     inv = load_inventory(root, source)
-    if as_json:
+    if fmt == "json":
         out = {
             "source": inv.source,
             "hosts": [{**h.model_dump(mode="json"), "groups": inv.groups_of(h)} for h in inv.hosts],
@@ -115,6 +129,18 @@ main.add_command(netbox)
 main.add_command(audit)
 main.add_command(plan)
 main.add_command(apply)
+
+
+def _document_exit_codes(command: click.Command, path: str = "") -> None:
+    """Every command's --help ends with its exit codes (from regionhus.exitcodes)."""
+    if path:
+        command.epilog = epilog(path)
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            _document_exit_codes(sub, f"{path} {name}".strip())
+
+
+_document_exit_codes(main)
 
 
 if __name__ == "__main__":

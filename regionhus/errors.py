@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from regionhus.exitcodes import Exit
+
 
 class RegionhusError(Exception):
     """A problem the operator can fix; the message says how."""
 
-    exit_code = 2
+    # Never 2: that is `plan`'s "changes pending" (see regionhus.exitcodes).
+    exit_code: int = Exit.FAILED
 
 
 class InvalidConfiguration(RegionhusError):
     """region.yml or kommuner/ failed validation; nothing was touched."""
-
-    exit_code = 1
 
     def __init__(self, findings: list) -> None:  # list[Finding]; avoids an import cycle
         self.findings = findings

@@ -7,13 +7,16 @@ and `main.add_command(backup)`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 
 import click
 
 from regionhus.backup.remote import backup_server, server_drill, server_status
-from regionhus.backup.schedule import DEFAULT_GRACE, REGION_REPOSITORY
+from regionhus.backup.repositories import REGION_REPOSITORY
+from regionhus.backup.schedule import DEFAULT_GRACE
 from regionhus.backup.status import RepoStatus, classify, expected_schedules
+from regionhus.cli_options import format_option
 from regionhus.config import load_region
 from regionhus.errors import RegionhusError
 from regionhus.inventory import load_inventory
@@ -85,9 +88,28 @@ def show(row: RepoStatus) -> str:
     )
 
 
+def as_json(row: RepoStatus) -> dict[str, object]:
+    age = row.freshness.age
+    return {
+        "repository": row.repository,
+        "archives": row.archives,
+        "newest_archive": row.newest_archive,
+        "newest_archive_time": row.newest_archive_time.isoformat()
+        if row.newest_archive_time
+        else None,
+        "age_hours": round(age.total_seconds() / 3600, 2) if age is not None else None,
+        "every_hours": row.every_hours,
+        "state": row.freshness.state,
+        "has_clients": row.has_clients,
+        "tamper_alert": row.alert,
+        "problem": row.problem,
+    }
+
+
 @backup.command()
 @click.option("--grace-hours", type=float, default=DEFAULT_GRACE.total_seconds() / 3600)
-def status(grace_hours: float) -> None:
+@format_option("json")
+def status(grace_hours: float, fmt: str) -> None:
     """Newest archive per repository; exit 1 if one is older than its schedule allows."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     server = server_status(backup_server())
@@ -98,9 +120,13 @@ def status(grace_hours: float) -> None:
         now,
         dt.timedelta(hours=grace_hours),
     )
-    click.echo(f"{'repository':<14} {'arch':>4}  {'newest archive':<40} {'age':>8}  schedule")
+    if fmt == "json":
+        click.echo(json.dumps([as_json(row) for row in rows], indent=2))
+    else:
+        click.echo(f"{'repository':<14} {'arch':>4}  {'newest archive':<40} {'age':>8}  schedule")
     for row in rows:
-        click.echo(show(row))
+        if fmt != "json":
+            click.echo(show(row))
         if row.newest_archive and row.newest_archive_time:
             write_backup_record(
                 row.repository,

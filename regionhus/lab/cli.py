@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 
 import click
 
+from regionhus.cli_options import format_option
 from regionhus.lab import lifecycle
 
 
@@ -34,9 +37,14 @@ def down_cmd(wipe: bool) -> None:
 
 
 @lab.command("status")
-def status_cmd() -> None:
+@format_option("json")
+def status_cmd(fmt: str) -> None:
     """Show the guard route, bridge, apt proxy and each host's state."""
     lines, hosts = lifecycle.status()
+    if fmt == "json":
+        rows = [{**dataclasses.asdict(h), "state": h.state} for h in hosts]
+        click.echo(json.dumps({"checks": lines, "hosts": rows}, indent=2))
+        return
     for line in lines:
         click.echo(line)
     click.echo(f"{'host':<18}{'address':<14}{'netns':<7}{'pid':<9}{'ssh':<6}state")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from regionhus.cli_options import format_option
 from regionhus.netbox import server
 
 
@@ -51,11 +52,11 @@ def down_cmd(instance: str | None, services: bool) -> None:
 
 @netbox.command("status")
 @instance_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status_cmd(instance: str | None, as_json: bool) -> None:
+@format_option("json")
+def status_cmd(instance: str | None, fmt: str) -> None:
     """Show whether the local NetBox is installed, running and accepting its token."""
     info = server.status(instance)
-    if as_json:
+    if fmt == "json":
         click.echo(json.dumps(info, indent=2))
         return
     for key, value in info.items():
@@ -106,9 +107,9 @@ def seed_cmd(root: Path, instance: str | None, hosts_file: Path | None) -> None:
 
 @netbox.command("check")
 @instance_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_option("json")
 @click.pass_obj
-def check_cmd(root: Path, instance: str | None, as_json: bool) -> None:
+def check_cmd(root: Path, instance: str | None, fmt: str) -> None:
     """Drift between kommuner/ and NetBox, both ways; exit 1 when there is any."""
     from regionhus.config import load_region
     from regionhus.netbox import check
@@ -116,7 +117,7 @@ def check_cmd(root: Path, instance: str | None, as_json: bool) -> None:
     config = load_region(root)
     client = _client(instance)
     drift = check.check(client, config)
-    if as_json:
+    if fmt == "json":
         click.echo(json.dumps(check.as_json(drift, client.url), indent=2))
     elif drift:
         click.echo(f"{len(drift)} difference(s) between kommuner/ and NetBox at {client.url}:")

@@ -113,12 +113,6 @@ def plan(
     --check --diff), merged per municipality and host. Touches nothing.
 
     Tasks that cannot tell in a dry run what they would do are reported as UNKNOWN.
-
-    \b
-    Exit codes:
-      0  no changes pending
-      2  changes (or unknowns) pending
-      1  error: invalid configuration, missing secrets, a host or task failed
     """
     try:
         inventory = _prepare(root, source)
@@ -134,7 +128,7 @@ def plan(
             )
     except RegionhusError as exc:
         click.echo(f"feil: {exc}", err=True)
-        sys.exit(ExitCode.ERROR)
+        sys.exit(exc.exit_code)
     text = report.RENDERERS[fmt](result, inventory.config)
     if out:
         out.write_text(text, encoding="utf-8")
@@ -193,13 +187,13 @@ def apply(
 
     Refuses a dirty work tree (the record names a commit) unless --allow-dirty. A lock
     keeps two applies off the same hosts. Every apply writes an apply record for
-    `regionhus audit`. Exit code 0 when applied (or nothing to do), 1 otherwise.
+    `regionhus audit`.
     """
     try:
         _apply(root, yes, kommuner, hosts, allow_dirty, wait, full, source)
     except RegionhusError as exc:
         click.echo(f"feil: {exc}", err=True)
-        sys.exit(ExitCode.ERROR)
+        sys.exit(exc.exit_code)
 
 
 def _apply(

@@ -295,7 +295,7 @@ def test_check_agrees_then_reports_drift_both_ways(netbox_env: LiveNetBox) -> No
         assert ("vdi-pool", "notodden") in kinds
         if RECORD:
             recorder.save(FIXTURES / "check_drift.json")
-        result = cli("netbox", "check", "--json")
+        result = cli("netbox", "check", "--format", "json")
         assert result.exit_code == 1
         data = json.loads(result.output)
         assert {d["subject"] for d in data["drift"]} >= {"lier", "notodden"}

@@ -136,5 +136,5 @@ def test_configured_but_unknown_source_is_an_operator_error(repo: Path) -> None:
     result = CliRunner().invoke(
         main, ["--root", str(repo), "inventory"], env={"REGIONHUS_INVENTORY": "ldap"}
     )
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "unknown inventory source 'ldap'" in result.output
