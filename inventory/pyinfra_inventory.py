@@ -6,6 +6,6 @@ Every module-level list is a pyinfra group of (host name, host data) pairs.
 REGIONHUS_INVENTORY (auto | embedded | netbox) picks the source, as for Ansible.
 """
 
-from regionhus.inventory.engines import pyinfra_groups
+from regionhus.inventory.engine_formats import pyinfra_groups
 
 globals().update(pyinfra_groups())

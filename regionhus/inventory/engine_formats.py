@@ -1,8 +1,7 @@
-"""The shapes each engine wants, from one Inventory."""
+"""The inventory in the shape pyinfra's inventory file wants (Ansible's plugin,
+plugins/inventory/regionhus.py, reads `Inventory` directly)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from regionhus.inventory.build import Inventory, load_inventory
 
@@ -17,12 +16,3 @@ def pyinfra_groups(inventory: Inventory | None = None) -> dict[str, list[tuple[s
         group: [(name, data[name]) for name in members]
         for group, members in inventory.groups().items()
     }
-
-
-def ansible_list(inventory: Inventory) -> dict[str, Any]:
-    """What `ansible-inventory --list` prints for this inventory (used to compare)."""
-    hostvars = {h.name: inventory.hostvars(h) for h in inventory.hosts}
-    result: dict[str, Any] = {"_meta": {"hostvars": hostvars}}
-    for group, members in inventory.groups().items():
-        result[group] = {"hosts": members}
-    return result

@@ -1,5 +1,5 @@
 """Plan and apply: dry runs of both engines merged into one report, change scoping from
-git, applies with a lock and an audit record.
+git, applies with a lock and an apply record.
 
     model.py           what a plan is (changes per host) and the exit codes
     pyinfra_events.py  pyinfra's --json plan/results and --diff log -> changes
@@ -9,7 +9,7 @@ git, applies with a lock and an audit record.
     report.py          a plan as text, Markdown or JSON
     run.py             running both engines for a plan or an apply
     lock.py            the apply lock (who holds which hosts)
-    audit.py           apply records and the NetBox journal hook
+    apply_record.py    what an apply leaves: its record and the NetBox journal hook
     gitinfo.py         commit, dirty tree, changed files
     cli.py             `regionhus plan` and `regionhus apply`
 """

@@ -12,7 +12,7 @@ from regionhus.cli_options import source_option
 from regionhus.config import load_region
 from regionhus.errors import RegionhusError
 from regionhus.inventory import Inventory, load_inventory
-from regionhus.plan import audit, gitinfo, report
+from regionhus.plan import apply_record, gitinfo, report
 from regionhus.plan.lock import apply_lock
 from regionhus.plan.model import ExitCode, Plan, Status
 from regionhus.plan.repo import read_repo
@@ -217,7 +217,7 @@ def _apply(
     scope, limited = build_scope(root, inventory, kommuner, hosts)
     commit = gitinfo.head_commit(root) + ("+dirty" if dirty else "")
     started = dt.datetime.now(dt.UTC)
-    with apply_lock(audit.operator(), sorted(scope.hosts), wait=wait):
+    with apply_lock(apply_record.operator(), sorted(scope.hosts), wait=wait):
         planned = dry_run(scope, inventory, source=inventory.source, commit=commit, limited=limited)
         click.echo(report.render_text(planned, inventory.config))
         if planned.exit_code == ExitCode.ERROR:
@@ -229,18 +229,18 @@ def _apply(
         else:
             click.echo("Nothing to apply: every host in scope is converged.")
         applied = collect(runs, scope, inventory, commit=commit, limited=limited)
-    changed = audit.changed_by_host(applied.changes())
-    record_id = audit.apply_id(started, commit)
-    path = audit.write_record(
+    changed = apply_record.changed_by_host(applied.changes())
+    record_id = apply_record.apply_id(started, commit)
+    path = apply_record.write_record(
         record_id=record_id,
         started=started,
         commit=commit,
         hosts=sorted(scope.hosts),
-        kommuner=audit.kommuner_touched(applied.changes(), sorted(scope.hosts), inventory),
+        kommuner=apply_record.kommuner_touched(applied.changes(), sorted(scope.hosts), inventory),
         changed=changed,
     )
     click.echo(_summary(applied))
-    journal = audit.netbox_journal(inventory, record_id, changed)
+    journal = apply_record.netbox_journal(inventory, record_id, changed)
     click.echo(f"\nApply record: {path}" + (f"\n{journal}" if journal else ""))
     if applied.exit_code == ExitCode.ERROR:
         failed = [f"{c.host}: {c.describe()}: {c.detail}" for c in applied.changes(Status.FAILED)]
