@@ -21,6 +21,7 @@ from regionhus.cli_options import format_option, source_option
 from regionhus.errors import RegionhusError
 from regionhus.exitcodes import Exit, epilog
 from regionhus.inventory import REGION, load_inventory
+from regionhus.kommune.cli import kommune
 from regionhus.lab.cli import lab
 from regionhus.netbox.cli import netbox
 from regionhus.paths import repo_root
@@ -129,6 +130,7 @@ main.add_command(netbox)
 main.add_command(audit)
 main.add_command(plan)
 main.add_command(apply)
+main.add_command(kommune)
 
 
 def _document_exit_codes(command: click.Command, path: str = "") -> None:

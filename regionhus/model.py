@@ -136,13 +136,21 @@ class Kommune(StrictModel):
         if choice is None:
             return "none"
         status = self.lifecycle.status
-        if status == LifecycleStatus.PLANNED or on < choice.start:
+        # Joining on a date: `planned` with a reached `from` date is delivered, so the
+        # reviewed date decides, not a second pull request on the day (validation
+        # keeps every `from` on or after member_from).
+        if on < choice.start:
             return "none"
         ended_by_choice = choice.until is not None and on >= choice.until
         ended_by_membership = status == LifecycleStatus.LEFT or (
             self.lifecycle.member_until is not None and on >= self.lifecycle.member_until
         )
         return "ended" if ended_by_choice or ended_by_membership else "active"
+
+    def member_on(self, on: dt.date) -> bool:
+        """A member on `on`: from member_from, until (not including) member_until."""
+        life = self.lifecycle
+        return life.member_from <= on and (life.member_until is None or on < life.member_until)
 
 
 # --- region -------------------------------------------------------------------------

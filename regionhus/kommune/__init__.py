@@ -1,0 +1,1 @@
+"""A municipality's whole life in the region: joining, leaving, exit package, purge."""
