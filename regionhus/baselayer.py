@@ -10,10 +10,21 @@ from dataclasses import dataclass
 from functools import cache
 from ipaddress import IPv4Network
 
+import yaml
+
 from regionhus.inventory import REGION, Host, Inventory, Role, load_inventory
-from regionhus.model import Operator
+from regionhus.model import LifecycleStatus, Operator
+from regionhus.paths import REPO_ROOT
 
 OPERATOR_GROUP = "regionhus-operators"
+
+
+def rdp_port() -> str:
+    """The port xrdp listens on: the VDI role's own default is the one place it is set,
+    so the firewall always opens the port the role configures."""
+    defaults = REPO_ROOT / "roles" / "vdi_session_host" / "defaults" / "main.yml"
+    return str(yaml.safe_load(defaults.read_text(encoding="utf-8"))["vdi_session_host_port"])
+
 
 # Ports each role needs, and who may reach them. "admin" is where operators and
 # automation come from; "clients" is every host of the region (users' traffic
@@ -34,7 +45,7 @@ ROLE_PORTS: dict[str, list[tuple[str, str, list[str], str]]] = {
             "Active Directory (DNS, Kerberos, NTP, CLDAP)",
         ),
     ],
-    Role.VDI: [("clients", "tcp", ["3389"], "RDP to the session host")],
+    Role.VDI: [("clients", "tcp", [rdp_port()], "RDP to the session host")],
     Role.BACKUP: [("clients", "tcp", ["22"], "borg serve over ssh for backup clients")],
 }
 
@@ -77,8 +88,7 @@ def operators_for_host(inventory: Inventory, host: Host) -> list[Operator]:
     operators = list(inventory.config.region.regional_operators)
     if host.serves != REGION:
         kommune = inventory.config.kommuner[host.serves]
-        # By date, like the services: logins open on member_from, close on member_until.
-        if kommune.member_on(inventory.config.on):
+        if kommune.lifecycle.status in (LifecycleStatus.ACTIVE, LifecycleStatus.LEAVING):
             operators += kommune.operators
     return operators
 

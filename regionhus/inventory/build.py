@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from regionhus.config import RegionConfig, load_region
+from regionhus.directory import directory_vars
 from regionhus.errors import InvalidConfiguration
 from regionhus.inventory.connection import connection_vars
 from regionhus.inventory.hosts import REGION, Host, Network
@@ -91,6 +92,10 @@ class Inventory:
             "regionhus_kommuner": {
                 slug: kommune_vars(k, self.config) for slug, k in self.config.kommuner.items()
             },
+            # Base DN, OUs and group names (regionhus/directory.py), for every role.
+            "regionhus_directory": directory_vars(
+                self.config.region.directory, self.config.kommuner
+            ),
             "regionhus_today": self.config.on.isoformat(),
             "regionhus_inventory_source": self.source,
         }
