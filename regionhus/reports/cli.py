@@ -12,7 +12,7 @@ from regionhus.cli_options import source_option
 from regionhus.config import load_region
 from regionhus.inventory import load_inventory
 from regionhus.paths import records_dir
-from regionhus.reports.build import DEFAULT_PERIOD_DAYS, build_report
+from regionhus.reports.build import DEFAULT_PERIOD_DAYS, build_reports
 from regionhus.reports.evidence import RecordEvidence
 from regionhus.reports.model import REGION_SCOPE, AuditReport
 from regionhus.reports.render_csv import render_csv
@@ -93,21 +93,15 @@ def audit(
     records = records_dir()
     now = report_time(config.on)
     scopes = [slug] if slug else [REGION_SCOPE, *config.kommuner]
-    reports = []
-    for scope in scopes:
-        # A fresh reader per report: its list of unreadable records belongs to one report.
-        evidence = RecordEvidence(records)
-        reports.append(
-            build_report(
-                inventory,
-                evidence,
-                scope=scope,
-                lang=lang,
-                period_days=period_days,
-                now=now,
-                records_root=records,
-            )
-        )
+    reports = build_reports(
+        inventory,
+        RecordEvidence(records),
+        scopes=scopes,
+        lang=lang,
+        period_days=period_days,
+        now=now,
+        records_root=records,
+    )
     out = out or Path(f"audit-{config.on.isoformat()}")
     written = write_reports(reports, formats or ("html",), out)
     for path in written:

@@ -8,6 +8,8 @@ An auditor opens it offline from a USB stick or an e-mail attachment, and prints
 
 from __future__ import annotations
 
+import functools
+
 import jinja2
 from markupsafe import Markup
 
@@ -301,11 +303,17 @@ COST_TABLE = """<table class="costs">
 SERVICES = ("directory", "vdi", "backup")
 
 
-def _environment(texts: Texts, names: dict[str | None, str]) -> jinja2.Environment:
+@functools.cache
+def _template(lang: str) -> jinja2.Template:
+    """The page template for a language, compiled once per process.
+
+    Compiling is most of the cost of a small report: one compile per report made the
+    audit of a national region spend a minute in Jinja's compiler. What differs per
+    report (the report, its names) is passed to render().
+    """
+    texts = Texts(lang)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["role_label"] = lambda role: texts.enum("role", role)
-    host_table = env.from_string(HOST_TABLE)
-    cost_table = env.from_string(COST_TABLE)
 
     def exact(value: str) -> str:
         return texts.num(float(value), 2)
@@ -324,18 +332,18 @@ def _environment(texts: Texts, names: dict[str | None, str]) -> jinja2.Environme
     def service_state(kommune, service: str) -> str:  # type: ignore[no-untyped-def]
         return next((s.state for s in kommune.services if s.service == service), "none")
 
-    common = {"T": texts, "names": names, "exact": exact}
     env.globals.update(
-        common,
-        host_table=lambda hosts: Markup(host_table.render(hosts=hosts, **common)),
-        cost_table=lambda costs, scope: Markup(
-            cost_table.render(costs=costs, scope=scope, **common)
-        ),
+        T=texts,
+        exact=exact,
         finding_badges=badges,
         service_state=service_state,
         services=SERVICES,
     )
-    return env
+    macros = (
+        "{% macro host_table(hosts) %}" + HOST_TABLE + "{% endmacro %}"
+        "{% macro cost_table(costs, scope) %}" + COST_TABLE + "{% endmacro %}"
+    )
+    return env.from_string(macros + TEMPLATE)
 
 
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
@@ -350,11 +358,11 @@ def render_html(report: AuditReport) -> str:
         title = texts.t("title_region", region=report.region_name)
     else:
         title = texts.t("title_kommune", kommune=report.kommuner[0].name)
-    template = _environment(texts, names).from_string(TEMPLATE)
-    return template.render(
+    return _template(report.lang).render(
         r=report,
         lang=report.lang,
         title=title,
+        names=names,
         css=Markup(CSS),
         svg=Markup(render_svg(report, texts)),
     )
