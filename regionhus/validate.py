@@ -168,6 +168,10 @@ def _message(error: Any) -> str:
         msg = "unknown key"
     elif error["type"] == "missing":
         msg = "required key is missing"
+    elif error["type"] == "string_pattern_mismatch" and error["loc"][-1:] == ("ssh_public_key",):
+        from regionhus.validate_security import ssh_key_message
+
+        msg = ssh_key_message(error["input"]) or msg
     elif "input" in error and error["type"] not in ("model_type", "value_error"):
         msg = f"{msg} (got {error['input']!r})"
     return msg
@@ -388,6 +392,11 @@ def cross_file_findings(root: Path, tree: ParsedTree) -> list[Finding]:
     if tree.region is not None and tree.region_doc is not None:
         slugs = {k.slug for k, _ in tree.kommuner.values()} | tree.file_slugs
         findings += _region_rules(root, tree.region, tree.region_doc, slugs)
+    from regionhus.validate_hosts import host_file_findings
+    from regionhus.validate_security import security_findings
+
+    findings += security_findings(root, tree)
+    findings += host_file_findings(root, tree)
     return findings
 
 

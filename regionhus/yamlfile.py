@@ -2,6 +2,13 @@
 
 Operators edit these files by hand; an error that says "kommuner/tinn.yml:14"
 saves them the search.
+
+The loader is also the first line against hostile input: it bounds the file's size
+and nesting, refuses anchors, aliases and merge keys (an alias bomb expands a few
+lines into billions of values, and nothing in these files needs them), refuses more
+than one document, and reads only UTF-8 (a byte order mark and CRLF line ends are
+fine). Dates stay text until the schema parses them, so an impossible date is a
+finding on its field, not a crash in the YAML library.
 """
 
 from __future__ import annotations
@@ -30,6 +37,10 @@ class YamlDocument:
         return None
 
 
+MAX_BYTES = 1024 * 1024  # the largest file of a real region is a few kB
+MAX_DEPTH = 20  # the schema needs 5 levels; deeper nesting is an attack or a mistake
+
+
 class YamlSyntaxError(Exception):
     def __init__(self, path: Path, line: int | None, message: str) -> None:
         super().__init__(message)
@@ -38,11 +49,15 @@ class YamlSyntaxError(Exception):
         self.message = message
 
 
+def _key(node: yaml.Node) -> str | int:
+    return node.value if isinstance(node, yaml.ScalarNode) else str(node.start_mark)
+
+
 def _collect_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = key_node.value
+            key = _key(key_node)
             lines[(*loc, key)] = key_node.start_mark.line + 1
             _collect_lines(value_node, (*loc, key), lines)
             lines[(*loc, key)] = key_node.start_mark.line + 1
@@ -52,11 +67,19 @@ def _collect_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key written twice (PyYAML keeps the last silently)."""
+    """SafeLoader that refuses a key written twice (PyYAML keeps the last silently)
+    and leaves dates as text for the schema."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    "a key must be a plain name, not a list or mapping",
+                    key_node.start_mark,
+                )
             key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
             if key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -66,15 +89,101 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_yaml(path: Path) -> YamlDocument:
-    text = path.read_text(encoding="utf-8")
+# Dates are parsed by the schema (pydantic), which names the field of an impossible one.
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _line_of_offset(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    if len(raw) > MAX_BYTES:
+        raise YamlSyntaxError(
+            path,
+            _line_of_offset(raw, MAX_BYTES),
+            f"the file is {len(raw):,} bytes, more than the limit of {MAX_BYTES:,}",
+        )
     try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = _line_of_offset(raw, exc.start)
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        bad = raw[exc.start : exc.start + 1].hex().upper()
+        raise YamlSyntaxError(
+            path,
+            line,
+            f"not UTF-8: byte 0x{bad} at column {column} (save the file as UTF-8)",
+        ) from None
+
+
+def _screen(path: Path, text: str) -> None:
+    """Refuse what the region's files never need, before anything is built from them."""
+    depth = 0
+    documents = 0
+    # Per open collection: True = the next node of this mapping is a key, False = a
+    # value, None = a sequence.
+    expect_key: list[bool | None] = []
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark else None
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise YamlSyntaxError(
+                    path, line, "a second YAML document ('---'): write one document per file"
+                )
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise YamlSyntaxError(
+                path,
+                line,
+                "anchors and aliases (&name, *name) are not allowed: write each value out",
+            )
+        is_key = bool(expect_key) and expect_key[-1] is True
+        if isinstance(event, yaml.ScalarEvent) and is_key and event.value == "<<":
+            raise YamlSyntaxError(
+                path, line, "merge keys ('<<') are not allowed: write each key out"
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise YamlSyntaxError(path, line, f"nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        _advance(expect_key, event)
+
+
+def _advance(expect_key: list[bool | None], event: yaml.Event) -> None:
+    """Track whether the next node in each open mapping is a key or a value."""
+    if isinstance(event, yaml.NodeEvent) and expect_key and expect_key[-1] is not None:
+        expect_key[-1] = not expect_key[-1]
+    if isinstance(event, yaml.MappingStartEvent):
+        expect_key.append(True)
+    elif isinstance(event, yaml.SequenceStartEvent):
+        expect_key.append(None)
+    elif isinstance(event, yaml.CollectionEndEvent):
+        expect_key.pop()
+
+
+def load_yaml(path: Path) -> YamlDocument:
+    return load_yaml_bytes(path, path.read_bytes())
+
+
+def load_yaml_bytes(path: Path, raw: bytes) -> YamlDocument:
+    """Parse `raw` as the contents of `path` (a vault's decrypted text, for example)."""
+    text = _decode(path, raw)
+    try:
+        _screen(path, text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise YamlSyntaxError(path, line, f"not valid YAML: {exc.problem or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(path, None, f"not valid YAML: {exc}") from exc
     lines: dict[Loc, int] = {}
     if node is not None:
         _collect_lines(node, (), lines)

@@ -24,7 +24,8 @@ from regionhus.plan.scope import (
     kommune_scope,
     restrict,
 )
-from regionhus.secrets import require_secrets
+from regionhus.secrets import require_secrets, required_secrets, vault_file
+from regionhus.vault_check import check_vault_data
 
 KOMMUNE = click.option(
     "--kommune",
@@ -70,7 +71,8 @@ def build_scope(
 def _prepare(root: Path, source: str | None) -> Inventory:
     """Validate kommuner/ and the vault before any host is touched."""
     config = load_region(root)
-    require_secrets(config)
+    secrets = require_secrets(config)
+    check_vault_data(vault_file(), secrets, required_secrets(config))
     return load_inventory(root, source, config)
 
 
