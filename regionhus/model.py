@@ -211,10 +211,20 @@ class DirectorySettings(StrictModel):
         return ",".join(f"DC={part}" for part in self.dns_domain.split("."))
 
 
+class RegionBackup(StrictModel):
+    """The region's own repository (the domain controllers' directory): no kommuner/
+    file chooses it, so region.yml does, with the same keys as a municipality's."""
+
+    schedule: BackupSchedule
+    retention: BackupRetention
+    quota_gb: Annotated[int, Field(ge=1, le=100_000)]
+
+
 class Region(StrictModel):
     name: str
     slug: Slug
     directory: DirectorySettings
+    backup: RegionBackup
     service_catalogue: ServiceCatalogue
     cost_allocation: CostAllocation
     regional_operators: list[Operator] = []

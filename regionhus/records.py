@@ -11,6 +11,7 @@ Layout under `records_dir()`:
     backup/<slug>/latest.json      newest archive of the municipality's repository
     drills/<slug>/<stamp>.json     one file per restore drill
     applies/<id>.json              one file per apply run
+    keys/<host>/<kind>.json        a public key read from the host when it was applied
 """
 
 from __future__ import annotations
@@ -84,6 +85,16 @@ class ApplyRecord(Record):
     changed: dict[str, list[str]] = {}
 
 
+class KeyRecord(Record):
+    """A host's public key as read at its last apply (a client's backup key, the backup
+    server's ssh host key), so a run that does not include the host still knows it."""
+
+    host: str
+    kind: str
+    public_key: str
+    read_at: AwareDatetime
+
+
 # --- where records live ---------------------------------------------------------------
 
 
@@ -105,6 +116,10 @@ def drills_dir(slug: str, root: Path | None = None) -> Path:
 
 def applies_dir(root: Path | None = None) -> Path:
     return _root(root) / "applies"
+
+
+def key_record_path(host: str, kind: str, root: Path | None = None) -> Path:
+    return _root(root) / "keys" / host / f"{kind}.json"
 
 
 # --- writers ------------------------------------------------------------------------
@@ -132,6 +147,19 @@ def _write(path: Path, record: Record) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_key_record(
+    host: str,
+    kind: str,
+    public_key: str,
+    *,
+    read_at: dt.datetime | None = None,
+    root: Path | None = None,
+) -> Path:
+    """Record a host's public key (replaces the last: only the current key matters)."""
+    record = KeyRecord(host=host, kind=kind, public_key=public_key, read_at=_utc(read_at))
+    return _write(key_record_path(host, kind, root), record)
 
 
 def write_directory_record(

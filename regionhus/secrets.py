@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
 
+from regionhus.backup.repositories import repositories
 from regionhus.config import RegionConfig
 from regionhus.errors import RegionhusError
 from regionhus.paths import state_dir
@@ -59,7 +60,8 @@ def _write_vault(data: dict[str, Any]) -> None:
 
 def required_secrets(config: RegionConfig) -> dict[str, list[str]]:
     """Which secrets the region needs: top-level names, and per-municipality maps."""
-    backup_repos = ["region", *config.kommuner]
+    # Every repository, planned ones too: a municipality's start date needs no vault edit.
+    backup_repos = [repo.name for repo in repositories(config)]
     return {
         "vault_directory_admin_password": [],
         # Password of the VDI login tests' own AD users (tests/lab/test_vdi_login.py).

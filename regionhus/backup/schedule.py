@@ -9,13 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-# The region's own systems (domain controllers) have no kommuner/ file; their repository
-# `region` is backed up on this schedule. Keep in step with backup_client_region_schedule.
-REGION_REPOSITORY = "region"
-REGION_SCHEDULE = {"every_hours": 24, "at": "00:30"}
-REGION_QUOTA_GB = 200
-REGION_RETENTION = {"daily": 14, "weekly": 8, "monthly": 12, "yearly": 2}
-
 # A backup may start up to the timer's randomised delay late and take a while to finish.
 DEFAULT_GRACE = dt.timedelta(hours=2)
 

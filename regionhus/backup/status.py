@@ -6,9 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from regionhus.backup.schedule import REGION_REPOSITORY, REGION_SCHEDULE, Freshness, freshness
+from regionhus.backup.repositories import RepositoryState, repositories
+from regionhus.backup.schedule import Freshness, freshness
 from regionhus.config import RegionConfig
-from regionhus.model import ServiceName
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,11 @@ class RepoStatus:
 
 def expected_schedules(config: RegionConfig) -> dict[str, int]:
     """every_hours of each repository that should receive backups today."""
-    wanted = {REGION_REPOSITORY: int(REGION_SCHEDULE["every_hours"])}
-    for kommune in config.takes(ServiceName.BACKUP):
-        assert kommune.services.backup is not None
-        wanted[kommune.slug] = kommune.services.backup.schedule.every_hours
-    return wanted
+    return {
+        repo.name: repo.schedule.every_hours
+        for repo in repositories(config)
+        if repo.state is RepositoryState.ACTIVE
+    }
 
 
 def parse_time(text: str | None) -> dt.datetime | None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from regionhus.backup import keys as backup_keys
 from regionhus.config import RegionConfig, load_region
 from regionhus.directory import directory_vars
 from regionhus.errors import InvalidConfiguration
@@ -19,6 +21,9 @@ from regionhus.inventory.hosts import REGION, Host, Network
 from regionhus.inventory.sources import make_source
 from regionhus.model import Kommune, ServiceName
 from regionhus.validate import Finding
+
+if TYPE_CHECKING:
+    from regionhus.backup.repositories import Repository
 
 REGIONAL_GROUP = "regional"
 
@@ -73,7 +78,31 @@ class Inventory:
                 result.setdefault(group, []).append(host.name)
         return dict(sorted(result.items()))
 
+    @cached_property
+    def backup_repositories(self) -> list[Repository]:
+        """Every backup repository of the region, clients from the whole inventory."""
+        # Imported here: the repositories module reads the inventory's host model.
+        from regionhus.backup.repositories import repositories
+
+        names = [h.name for h in self.hosts]
+        recorded = backup_keys.recorded_keys(names, backup_keys.BACKUP_CLIENT)
+        return repositories(self.config, self.hosts, recorded)
+
+    def backup_server_vars(self) -> dict[str, Any] | None:
+        from regionhus.backup.repositories import backup_server
+
+        server = backup_server(self.hosts)
+        if server is None:
+            return None
+        return {
+            "name": server.name,
+            "address": str(server.address),
+            "host_key": backup_keys.recorded_key(server.name, backup_keys.SSH_HOST),
+        }
+
     def hostvars(self, host: Host) -> dict[str, Any]:
+        from regionhus.backup.repositories import jobs_for
+
         kommune = self.config.kommuner.get(host.serves)
         return {
             **connection_vars(self.source),
@@ -83,10 +112,15 @@ class Inventory:
                 "fqdn": self.fqdn(host),
             },
             "regionhus_kommune": kommune_vars(kommune, self.config) if kommune else None,
+            "regionhus_backup_jobs": [
+                job.to_vars() for job in jobs_for(host, self.backup_repositories)
+            ],
         }
 
     def global_vars(self) -> dict[str, Any]:
         """Variables every host sees: the region and every municipality's choices."""
+        from regionhus.backup.repositories import served
+
         return {
             "regionhus_region": self.config.region.model_dump(mode="json", by_alias=True),
             "regionhus_kommuner": {
@@ -96,6 +130,12 @@ class Inventory:
             "regionhus_directory": directory_vars(
                 self.config.region.directory, self.config.kommuner
             ),
+            # Served repositories with every client of the region (recorded keys),
+            # whatever the scope of a run: see regionhus.backup.repositories.
+            "regionhus_backup_repositories": [
+                repo.to_vars() for repo in served(self.backup_repositories)
+            ],
+            "regionhus_backup_server": self.backup_server_vars(),
             "regionhus_today": self.config.on.isoformat(),
             "regionhus_inventory_source": self.source,
         }
