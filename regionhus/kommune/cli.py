@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from regionhus.cli_options import source_option
 from regionhus.config import today
 from regionhus.validate import validate_tree
 
@@ -60,3 +61,63 @@ def new(
     click.echo("\nNeste steg:")
     for step in next_steps(slug, path, start):
         click.echo(f"  {step}")
+
+
+@kommune.command("export")
+@click.argument("slug")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="A new (or empty) directory for the package.",
+)
+@source_option
+@click.pass_obj
+def export_cmd(root: Path, slug: str, out: Path, source: str | None) -> None:
+    """Write the municipality's exit package: directory, inventory, audit, backup, README."""
+    from regionhus.inventory import load_inventory
+    from regionhus.kommune.export import export
+
+    result = export(load_inventory(root, source), slug, out)
+    parts = ", ".join(f"{k} {v} s" for k, v in result.parts.items())
+    click.echo(
+        f"utleveringspakke: {result.out}: {result.files} filer, {result.bytes} byte, "
+        f"{result.seconds} s ({parts})"
+    )
+    click.echo(f"kontroll: cd {result.out} && sha256sum -c SHA256SUMS; les README.md")
+
+
+@kommune.command("purge")
+@click.argument("slug")
+@click.option(
+    "--i-understand",
+    "confirmed",
+    is_flag=True,
+    help="Delete for real (without it: only list what would be deleted).",
+)
+@source_option
+@click.pass_obj
+def purge_cmd(root: Path, slug: str, confirmed: bool, source: str | None) -> None:
+    """After the retention period: delete what is left of a municipality that has left."""
+    from regionhus.inventory import load_inventory
+    from regionhus.kommune.purge import purge, purge_plan
+
+    plan = purge_plan(load_inventory(root, source), slug)
+    lines = plan.lines()
+    click.echo(f"{slug}: slettes av purge ({'nå' if confirmed else 'tørrkjøring'}):")
+    for line in lines or ["(ingenting igjen på vertene)"]:
+        click.echo(f"  - {line}")
+    click.echo("  (beholdes: bevis under records/, kommuner/-filen til den fjernes ved PR)")
+    if plan.refusal and confirmed:
+        click.echo(f"feil: {plan.refusal}; ingenting er slettet", err=True)
+        sys.exit(1)
+    if not confirmed:
+        verdict = f"purge nektes nå: {plan.refusal}" if plan.refusal else "purge er tillatt"
+        click.echo(f"\nTørrkjøring, ingenting slettet ({verdict}).")
+        return
+    for line in purge(plan):
+        click.echo(line)
+    click.echo(
+        f"\nNeste steg: fjern kommuner/{slug}.yml ved pull request; til den er borte vil "
+        "en apply lage et tomt repository igjen."
+    )

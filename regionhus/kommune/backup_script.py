@@ -1,0 +1,96 @@
+"""Runs ON the backup server (python3), fed on stdin by `regionhus kommune`; not imported.
+
+    python3 - info   <name>   where the repository and everything around it is (JSON)
+    python3 - delete <name>   stop its timers, delete it and everything around it (JSON)
+
+Paths come from the guard's own configuration (/etc/regionhus-backup/repositories.json),
+so this follows the role's layout instead of repeating it.
+"""
+
+import contextlib
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+
+CONFIG = "/etc/regionhus-backup/repositories.json"
+UNITS = ("regionhus-borg-guard@{}.timer", "regionhus-borg-prune@{}.timer")
+SERVICES = ("regionhus-borg-guard@{}.service", "regionhus-borg-prune@{}.service")
+
+
+def size(path):
+    total = 0
+    for top, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(top, name)).st_size
+    return total
+
+
+def config():
+    with open(CONFIG) as handle:
+        return json.load(handle)
+
+
+def info(name):
+    conf = config()
+    repo = conf["repositories"].get(name) or {}
+    path = repo.get("path") or os.path.join("/srv/backup", name)
+    user = repo.get("user") or "borg-" + name
+    try:
+        home = pwd.getpwnam(user).pw_dir
+    except KeyError:
+        home = None
+    things = {
+        "repository": path if os.path.isdir(path) else None,
+        "home": home if home and os.path.isdir(home) else None,
+        "passphrase": os.path.join(conf["passphrase_dir"], name),
+        "state": os.path.join(conf["state_dir"], name + ".json"),
+        "state_lock": os.path.join(conf["state_dir"], name + ".lock"),
+        "alert": os.path.join(conf["alert_dir"], name + ".json"),
+    }
+    files = {k: v for k, v in things.items() if v and os.path.exists(v)}
+    timers = [
+        u.format(name)
+        for u in UNITS
+        if subprocess.run(["systemctl", "is-enabled", "--quiet", u.format(name)]).returncode == 0
+    ]
+    return {
+        "name": name,
+        "configured": name in conf["repositories"],
+        "state": repo.get("state"),
+        "path": path,
+        "user": user if home is not None else None,
+        "bytes": size(path) if os.path.isdir(path) else 0,
+        "files": files,
+        "timers": timers,
+    }
+
+
+def delete(name):
+    found = info(name)
+    for unit in UNITS + SERVICES:
+        subprocess.run(["systemctl", "disable", "--now", unit.format(name)], capture_output=True)
+    for key in ("repository", "home"):
+        if key in found["files"]:
+            shutil.rmtree(found["files"][key])
+    for key, path in found["files"].items():
+        if key not in ("repository", "home") and os.path.exists(path):
+            os.unlink(path)
+    if found["user"]:
+        subprocess.run(["userdel", found["user"]], check=True)
+    conf = config()
+    if conf["repositories"].pop(name, None) is not None:
+        tmp = CONFIG + ".tmp"
+        with open(tmp, "w") as handle:
+            json.dump(conf, handle, indent=4, sort_keys=True)
+            handle.write("\n")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, CONFIG)
+    return {"deleted": found}
+
+
+mode, name = sys.argv[1], sys.argv[2]
+print(json.dumps(info(name) if mode == "info" else delete(name)))
