@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from regionhus import directory
 from regionhus.inventory import REGION, Host, Inventory, Role
 from regionhus.model import Kommune, ServiceName
 from regionhus.records import ApplyRecord, DirectoryRecord, DrillRecord
@@ -24,6 +25,7 @@ from regionhus.reports.model import (
     Finding,
     HostRow,
     KommuneSection,
+    RegionalRights,
     ServiceRow,
     Severity,
     VdiPool,
@@ -54,6 +56,7 @@ class _Context:
     now: dt.datetime
     period_start: dt.datetime
     findings: list[Finding]
+    regional: RegionalRights | None = None  # read once, shown in every municipality
 
     @property
     def on(self) -> dt.date:
@@ -133,6 +136,7 @@ def _region_report(
         period_start=now - dt.timedelta(days=period_days),
         findings=[],
     )
+    ctx.regional = _regional_rights(ctx)
     kommuner = list(config.kommuner.values())
     costs = allocate(config.region, kommuner, config.on)
     cost_rows = {row.kommune: row for row in costs.rows}
@@ -303,18 +307,20 @@ def _check_shared_hosts(ctx: _Context) -> None:
 
 def _admin_rights(ctx: _Context, kommune: Kommune) -> AdminRights:
     state = kommune.service_state(ServiceName.DIRECTORY, ctx.on)
-    region_ops = ctx.inventory.config.region.regional_operators
-    # Not taken yet: nothing may exist, so nobody is declared and any member is extra.
+    # The municipality's own group holds exactly its operators; the regional operators'
+    # rights come from the regional group (see _regional_rights), so they are not
+    # expected here. Not taken yet: nothing may exist, so any member is extra.
     declared = (
         []
         if state == "none"
         else [AdminMember(o.username, o.name, "kommune") for o in kommune.operators]
-        + [AdminMember(o.username, o.name, "region") for o in region_ops]
     )
+    # The regional group's delegation covers the OU as long as it exists.
+    regional = ctx.regional if state != "none" else None
     record = ctx.evidence.directory(kommune.slug)
     if record is None:
         _flag_not_read(ctx, kommune, state)
-        return AdminRights(False, None, None, None, declared, [], [], [])
+        return AdminRights(False, None, None, None, declared, [], [], [], regional)
     extra, missing = _membership_difference(declared, record)
     _flag_membership(ctx, kommune, state, record, extra, missing)
     return AdminRights(
@@ -322,6 +328,64 @@ def _admin_rights(ctx: _Context, kommune: Kommune) -> AdminRights:
         source=record.source,
         read_at=record.read_at,
         admin_group=record.admin_group,
+        declared=declared,
+        actual=sorted(record.members),
+        extra=extra,
+        missing=missing,
+        regional=regional,
+    )
+
+
+def _regional_rights(ctx: _Context) -> RegionalRights | None:
+    """The regional group as read from the directory, with its findings (region-wide:
+    a member there holds rights over every municipality)."""
+    config = ctx.inventory.config
+    if not config.takes(ServiceName.DIRECTORY):
+        return None
+    declared = [AdminMember(o.username, o.name, "region") for o in config.region.regional_operators]
+    delegated_on = f"{directory.KOMMUNER_OU},{config.region.directory.base_dn}"
+    record = ctx.evidence.directory(directory.REGIONAL_RECORD)
+    if record is None:
+        from regionhus.records import directory_record_path
+
+        path = directory_record_path(directory.REGIONAL_RECORD, Path("records"))
+        ctx.flag(
+            Severity.WARNING,
+            "admin.regional_not_read",
+            None,
+            "f_regional_not_read",
+            group=directory.REGIONAL_GROUP,
+            path=path,
+        )
+        return RegionalRights(
+            directory.REGIONAL_GROUP, delegated_on, False, None, None, declared, [], [], []
+        )
+    extra, missing = _membership_difference(declared, record)
+    for user in extra:
+        ctx.flag(
+            Severity.CRITICAL,
+            "admin.regional_extra_member",
+            None,
+            "f_admin_extra",
+            user=user,
+            group=record.admin_group,
+        )
+    for user in missing:
+        ctx.flag(
+            Severity.WARNING,
+            "admin.regional_missing_member",
+            None,
+            "f_admin_missing",
+            user=user,
+            group=record.admin_group,
+        )
+    _flag_stale_reading(ctx, None, record)
+    return RegionalRights(
+        group=record.admin_group,
+        delegated_on=delegated_on,
+        read=True,
+        source=record.source,
+        read_at=record.read_at,
         declared=declared,
         actual=sorted(record.members),
         extra=extra,
@@ -379,12 +443,16 @@ def _flag_membership(
                 user=user,
                 group=group,
             )
+    _flag_stale_reading(ctx, kommune.slug, record)
+
+
+def _flag_stale_reading(ctx: _Context, slug: str | None, record: DirectoryRecord) -> None:
     age = (ctx.now - record.read_at).days
     if age > DIRECTORY_MAX_AGE_DAYS:
         ctx.flag(
             Severity.WARNING,
             "admin.stale_reading",
-            kommune.slug,
+            slug,
             "f_admin_stale",
             read_at=ctx.texts.when(record.read_at),
             days=age,

@@ -74,7 +74,26 @@ class AdminMember:
 
 
 @dataclass(frozen=True)
+class RegionalRights:
+    """The regional operators' rights over every municipality's OU, as the directory
+    gives them: membership of the regional group, delegated on the OU above all the
+    municipalities' OUs (never membership of a municipality's own admin group)."""
+
+    group: str
+    delegated_on: str
+    read: bool
+    source: str | None
+    read_at: dt.datetime | None
+    declared: list[AdminMember]
+    actual: list[str]
+    extra: list[str]
+    missing: list[str]
+
+
+@dataclass(frozen=True)
 class AdminRights:
+    """The municipality's own admin group (its operators), and the regional rights."""
+
     read: bool
     source: str | None
     read_at: dt.datetime | None
@@ -83,6 +102,7 @@ class AdminRights:
     actual: list[str]
     extra: list[str]
     missing: list[str]
+    regional: RegionalRights | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 
-from regionhus.reports.model import AuditReport, KommuneSection
+from regionhus.reports.model import AdminRights, AuditReport, KommuneSection, RegionalRights
 from regionhus.reports.texts import Texts
 
 BOM = "\ufeff"
@@ -159,23 +159,29 @@ def _admins(report: AuditReport, texts: Texts) -> list[Row]:
 
 
 def _admin_rows(k: KommuneSection, texts: Texts) -> list[Row]:
-    a = k.admin
-    group = a.admin_group or texts.t("not_read")
-    read = f"{a.source} {texts.when(a.read_at)}" if a.read else texts.t("not_read")
-    missing = {m.lower() for m in a.missing}
+    """One row per declared or actual holder of rights over the municipality's OU: its
+    own admin group, then the regional group delegated on every municipality's OU."""
     rows: list[Row] = []
-    for m in a.declared:
-        in_group = (
-            texts.t("not_read")
-            if not a.read
-            else texts.t("no" if m.username.lower() in missing else "yes")
-        )
-        origin = texts.t(f"origin_{m.origin}")
-        rows.append([k.name, group, m.username, m.name, origin, True, in_group, read])
-    rows += [
-        [k.name, group, user, "", texts.t("extra_member"), False, texts.t("yes"), read]
-        for user in a.extra
-    ]
+    groups: list[AdminRights | RegionalRights] = [k.admin]
+    if k.admin.regional is not None:
+        groups.append(k.admin.regional)
+    for a in groups:
+        name = a.group if isinstance(a, RegionalRights) else a.admin_group
+        group = name or texts.t("not_read")
+        read = f"{a.source} {texts.when(a.read_at)}" if a.read else texts.t("not_read")
+        missing = {m.lower() for m in a.missing}
+        for m in a.declared:
+            in_group = (
+                texts.t("not_read")
+                if not a.read
+                else texts.t("no" if m.username.lower() in missing else "yes")
+            )
+            origin = texts.t(f"origin_{m.origin}")
+            rows.append([k.name, group, m.username, m.name, origin, True, in_group, read])
+        rows += [
+            [k.name, group, user, "", texts.t("extra_member"), False, texts.t("yes"), read]
+            for user in a.extra
+        ]
     return rows
 
 

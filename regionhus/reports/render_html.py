@@ -193,19 +193,27 @@ TEMPLATE = """<!DOCTYPE html>
 <p class="missing">{{ T.t("admin_group") }}: {{ T.t("not_read") }}.</p>
 <p class="note">{{ T.t("not_read_long") }}</p>
 {% endif %}
+{% set r = k.admin.regional %}
+{% if r %}
+<p>{{ T.t("regional_rights", group=r.group, ou=r.delegated_on) }}
+   {% if r.read %}{{ T.t("read_from", source=r.source, read_at=T.when(r.read_at)) }}{% else %}
+   <span class="missing">{{ T.t("not_read") }}</span>{% endif %}</p>
+{% endif %}
 <table>
   <tr><th>{{ T.t("username") }}</th><th>{{ T.t("name") }}</th><th>{{ T.t("origin") }}</th>
-      <th>{{ T.t("in_group") }}</th></tr>
-  {% set actual = k.admin.actual | map("lower") | list %}
-  {% for m in k.admin.declared %}
+      <th>{{ T.t("group") }}</th><th>{{ T.t("in_group") }}</th></tr>
+  {% for rights, group in [(k.admin, k.admin.admin_group or "–")] + ([(r, r.group)] if r else []) %}
+  {% for m in rights.declared %}
   <tr><td>{{ m.username }}</td><td>{{ m.name }}</td><td>{{ T.t("origin_" + m.origin) }}</td>
-      <td>{% if not k.admin.read %}<span class="missing">{{ T.t("not_read") }}</span>
-          {% elif m.username in k.admin.missing %}<span class="flag">{{ T.t("no") }}</span>
+      <td><code>{{ group }}</code></td>
+      <td>{% if not rights.read %}<span class="missing">{{ T.t("not_read") }}</span>
+          {% elif m.username in rights.missing %}<span class="flag">{{ T.t("no") }}</span>
           {% else %}{{ T.t("yes") }}{% endif %}</td></tr>
   {% endfor %}
-  {% for u in k.admin.extra %}
+  {% for u in rights.extra %}
   <tr class="highlight"><td>{{ u }}</td><td>–</td><td class="flag">{{ T.t("extra_member") }}</td>
-      <td class="flag">{{ T.t("yes") }}</td></tr>
+      <td><code>{{ group }}</code></td><td class="flag">{{ T.t("yes") }}</td></tr>
+  {% endfor %}
   {% endfor %}
 </table>
 

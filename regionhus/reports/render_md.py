@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from regionhus.reports.model import AuditReport, KommuneSection
+from regionhus.reports.model import AdminRights, AuditReport, KommuneSection, RegionalRights
 from regionhus.reports.texts import Texts
 
 
@@ -195,16 +195,32 @@ def _admin(k: KommuneSection, t: Texts) -> list[str]:
         out += [f"{t.t('admin_group')}: `{a.admin_group}` ({read})", ""]
     else:
         out += [f"{t.t('admin_group')}: **{t.t('not_read')}**. {t.t('not_read_long')}", ""]
-    missing = {m.lower() for m in a.missing}
+    r = a.regional
+    if r is not None:
+        read = (
+            t.t("read_from", source=r.source, read_at=t.when(r.read_at))
+            if r.read
+            else f"**{t.t('not_read')}**"
+        )
+        out += [
+            f"{t.t('regional_rights', group=f'`{r.group}`', ou=f'`{r.delegated_on}`')} ({read})",
+            "",
+        ]
     rows: list[list[object]] = []
-    for m in a.declared:
-        if not a.read:
-            in_group = t.t("not_read")
-        else:
-            in_group = t.t("no") if m.username.lower() in missing else t.t("yes")
-        rows.append([m.username, m.name, t.t(f"origin_{m.origin}"), in_group])
-    rows += [[u, "–", f"**{t.t('extra_member')}**", t.t("yes")] for u in a.extra]
-    header = [t.t("username"), t.t("name"), t.t("origin"), t.t("in_group")]
+    groups: list[tuple[AdminRights | RegionalRights, str]] = [(a, a.admin_group or "–")]
+    groups += [(r, r.group)] if r is not None else []
+    for rights, group in groups:
+        missing = {m.lower() for m in rights.missing}
+        for m in rights.declared:
+            if not rights.read:
+                in_group = t.t("not_read")
+            else:
+                in_group = t.t("no") if m.username.lower() in missing else t.t("yes")
+            rows.append([m.username, m.name, t.t(f"origin_{m.origin}"), f"`{group}`", in_group])
+        rows += [
+            [u, "–", f"**{t.t('extra_member')}**", f"`{group}`", t.t("yes")] for u in rights.extra
+        ]
+    header = [t.t("username"), t.t("name"), t.t("origin"), t.t("group"), t.t("in_group")]
     return out + _table(header, rows)
 
 

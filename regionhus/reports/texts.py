@@ -104,6 +104,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "origin_kommune": ("kommunens operatør", "municipality's operator"),
     "origin_region": ("regional operatør (K-IKT)", "regional operator (K-IKT)"),
     "in_group": ("I gruppen", "In the group"),
+    "group": ("Gruppe", "Group"),
+    "regional_rights": (
+        "Regionale operatører har rettigheter gjennom {group}, delegert på {ou} "
+        "(alle kommunenes OU-er); de er ikke medlemmer av kommunens egen gruppe.",
+        "Regional operators hold rights through {group}, delegated on {ou} "
+        "(every municipality's OU); they are not members of the municipality's own group.",
+    ),
     "yes": ("ja", "yes"),
     "no": ("nei", "no"),
     "extra_member": ("ikke erklært", "not declared"),
@@ -214,6 +221,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "f_admin_missing": (
         "Erklært operatør {user} er ikke medlem av {group}.",
         "Declared operator {user} is not a member of {group}.",
+    ),
+    "f_regional_not_read": (
+        "Den regionale gruppen {group} er ikke lest fra katalogen (ingen registrering i "
+        "{path}): regionale operatørers rettigheter i kommunene er ikke bekreftet.",
+        "The regional group {group} was not read from the directory (no record at {path}): "
+        "the regional operators' rights in the municipalities are not confirmed.",
     ),
     "f_admin_stale": (
         "Katalogen ble sist lest {read_at}, {days} dager før rapportdatoen.",

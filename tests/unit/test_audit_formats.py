@@ -107,7 +107,12 @@ def test_csv_findings_and_admins_flag_the_discrepancies(out: Path) -> None:
     mallory = next(r for r in admins if r[2] == "kbg.mallory")
     assert mallory[4] == "ikke erklært" and mallory[6] == "ja"
     flesberg = read_csv(out / "flesberg-admins.csv")
-    assert all(r[6] == "ikke lest fra katalogen" for r in flesberg[1:])
+    own = [r for r in flesberg[1:] if r[4] == "kommunens operatør"]
+    regional = [r for r in flesberg[1:] if r[4] == "regional operatør (K-IKT)"]
+    assert own and all(r[6] == "ikke lest fra katalogen" for r in own)
+    # The regional operators' rights come from the regional group, read for the region.
+    assert {r[2] for r in regional} == {"drift.kari", "drift.per"}
+    assert all(r[1] == "KBR-region-admins" and r[6] == "ja" for r in regional)
 
 
 def test_english_csv_uses_commas_and_english_headers(out: Path) -> None:

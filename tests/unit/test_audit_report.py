@@ -201,3 +201,49 @@ def test_writers_store_utc_and_refuse_naive_times(tmp_path: Path) -> None:
     write_directory_record("tinn", admin_group="g", members=["b", "a"], source="dc1", root=tmp_path)
     data = json.loads(directory_record_path("tinn", tmp_path).read_text())
     assert data["members"] == ["a", "b"] and data["read_at"].endswith("Z")
+
+
+def test_regional_operators_hold_rights_through_the_regional_group(
+    inventory, records: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """As the directory gives them: members of region-admins (delegated on OU=Kommuner),
+    not of each municipality's own group; nothing is missing in Notodden's group."""
+    report = report_for(inventory, records)
+    notodden = next(k for k in report.kommuner if k.slug == "notodden")
+    assert [m.username for m in notodden.admin.declared] == ["ntd.lars"]
+    regional = notodden.admin.regional
+    assert regional is not None and regional.read
+    assert regional.group == "KBR-region-admins"
+    assert regional.delegated_on.startswith("OU=Kommuner,DC=")
+    assert regional.missing == [] and regional.extra == []
+    assert not [f for f in report.findings if f.code.startswith("admin.regional")]
+
+
+def test_regional_group_problems_are_region_wide_findings(inventory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    records = seed_records(tmp_path)
+    write_directory_record(
+        "region",
+        admin_group="KBR-region-admins",
+        members=["drift.kari", "eve"],
+        source="dc1",
+        read_at=NOW - dt.timedelta(hours=1),
+        root=records,
+    )
+    report = report_for(inventory, records)
+    regional = {f.code: f for f in report.findings if f.code.startswith("admin.regional")}
+    assert regional["admin.regional_extra_member"].severity == Severity.CRITICAL
+    assert regional["admin.regional_extra_member"].kommune is None  # every OU is at stake
+    assert "eve" in regional["admin.regional_extra_member"].message
+    assert regional["admin.regional_missing_member"].severity == Severity.WARNING
+    assert "drift.per" in regional["admin.regional_missing_member"].message
+
+
+def test_unread_regional_group_is_said(inventory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    records = seed_records(tmp_path)
+    (records / "directory" / "region.json").unlink()
+    report = report_for(inventory, records)
+    assert [f.severity for f in report.findings if f.code == "admin.regional_not_read"] == [
+        Severity.WARNING
+    ]
+    notodden = next(k for k in report.kommuner if k.slug == "notodden")
+    assert notodden.admin.regional is not None and not notodden.admin.regional.read
