@@ -12,7 +12,7 @@ from regionhus.cli_options import source_option
 from regionhus.config import load_region
 from regionhus.errors import RegionhusError
 from regionhus.inventory import Inventory, load_inventory
-from regionhus.plan import apply_record, gitinfo, report
+from regionhus.plan import apply_record, gitinfo, guard, report
 from regionhus.plan.lock import apply_lock
 from regionhus.plan.model import ExitCode, Plan, Status
 from regionhus.plan.repo import read_repo
@@ -23,6 +23,7 @@ from regionhus.plan.scope import (
     full_scope,
     kommune_scope,
     restrict,
+    served_kommuner,
 )
 from regionhus.secrets import require_secrets, required_secrets, vault_file
 from regionhus.vault_check import check_vault_data
@@ -64,6 +65,8 @@ def build_scope(
         scope = restrict(scope, kommune_scope(kommuner, everything))
     if hosts:
         scope = restrict(scope, names=hosts)
+        if scope.kommuner is None:  # the guard: only what the named hosts serve
+            scope.kommuner = served_kommuner(hosts, everything)
     limited = bool(ref or kommuner or hosts)
     return scope, limited
 
@@ -173,6 +176,12 @@ def _summary(applied: Plan) -> str:
     is_flag=True,
     help="Run both engines on every host in scope, even where the plan found nothing to do.",
 )
+@click.option(
+    "--changed-since",
+    "ref",
+    metavar="REF",
+    help="Apply only the hosts the files changed since git REF affect.",
+)
 @source_option
 @click.pass_obj
 def apply(
@@ -183,16 +192,19 @@ def apply(
     allow_dirty: bool,
     wait: bool,
     full: bool,
+    ref: str | None,
     source: str | None,
 ) -> None:
     """Show the plan, confirm, apply (base layer, then services), and record it.
 
     Refuses a dirty work tree (the record names a commit) unless --allow-dirty. A lock
     keeps two applies off the same hosts. Every apply writes an apply record for
-    `regionhus audit`.
+    `regionhus audit`. A scoped apply (--kommune, --host, --changed-since) stops before
+    touching a host when the plan would change another municipality's data on a shared
+    host, and names it (the scope guard).
     """
     try:
-        _apply(root, yes, kommuner, hosts, allow_dirty, wait, full, source)
+        _apply(root, yes, kommuner, hosts, allow_dirty, wait, full, ref, source)
     except RegionhusError as exc:
         click.echo(f"feil: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -206,6 +218,7 @@ def _apply(
     allow_dirty: bool,
     wait: bool,
     full: bool,
+    ref: str | None,
     source: str | None,
 ) -> None:
     dirty = gitinfo.dirty_files(root)
@@ -216,7 +229,7 @@ def _apply(
             "(the apply record names a commit) or pass --allow-dirty",
         )
     inventory = _prepare(root, source)
-    scope, limited = build_scope(root, inventory, kommuner, hosts)
+    scope, limited = build_scope(root, inventory, kommuner, hosts, ref)
     commit = gitinfo.head_commit(root) + ("+dirty" if dirty else "")
     started = dt.datetime.now(dt.UTC)
     with apply_lock(apply_record.operator(), sorted(scope.hosts), wait=wait):
@@ -224,6 +237,8 @@ def _apply(
         click.echo(report.render_text(planned, inventory.config))
         if planned.exit_code == ExitCode.ERROR:
             raise RegionhusError("the plan failed; nothing was applied (see above)")
+        if planned.scope_findings:
+            raise RegionhusError(guard.describe(planned.scope_findings))
         runs = []
         if planned.changes() or full:
             _confirm(yes)

@@ -77,6 +77,18 @@ class HostPlan:
         return bool(self.changes)
 
 
+@dataclass(frozen=True)
+class ScopeFinding:
+    """A change on a shared host to a municipality's data outside the run's scope."""
+
+    host: str
+    kommune: str
+    change: str  # Change.describe()
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class Plan:
     hosts: dict[str, HostPlan]
@@ -84,6 +96,8 @@ class Plan:
     git_commit: str = ""
     generated_at: str = ""
     limited: bool = False  # only part of the region was planned
+    # Changes the scope guard stops an apply for (regionhus.plan.guard).
+    scope_findings: list[ScopeFinding] = field(default_factory=list)
 
     def changes(self, status: Status | None = None) -> list[Change]:
         every = [c for h in self.hosts.values() for c in h.changes]

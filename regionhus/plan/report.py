@@ -14,6 +14,7 @@ from typing import Any
 
 from regionhus.config import RegionConfig
 from regionhus.inventory import REGION
+from regionhus.plan.guard import widen_hint
 from regionhus.plan.model import Change, HostPlan, Plan, Status
 
 MARK = {
@@ -99,9 +100,18 @@ def _text_host(host: HostPlan, indent: str, reasons: bool) -> list[str]:
     return lines
 
 
+def _scope_text(plan: Plan) -> list[str]:
+    if not plan.scope_findings:
+        return []
+    lines = ["OUTSIDE THE SCOPE (an apply stops here): changes to other municipalities' data"]
+    lines += [f"  ! {f.host}: {f.change} (concerns {f.kommune})" for f in plan.scope_findings]
+    return [*lines, f"  {widen_hint(plan.scope_findings)}", ""]
+
+
 def render_text(plan: Plan, config: RegionConfig) -> str:
     lines = [f"Plan at {plan.git_commit[:12]} ({plan.generated_at})", summary_line(plan), ""]
     lines += [f"ERROR: {e}" for e in plan.errors]
+    lines += _scope_text(plan)
     for slug, title, hosts in _kommune_sections(plan, config):
         lines.append(title)
         for host in hosts:
@@ -158,6 +168,12 @@ def render_markdown(plan: Plan, config: RegionConfig) -> str:
     verdict = {0: "No changes", 1: "Plan failed", 2: "Changes pending"}[int(code)]
     lines = [f"### regionhus plan: {verdict}", "", summary_line(plan) + ".", ""]
     lines += [f"> **Error:** {e}" for e in plan.errors]
+    if plan.scope_findings:
+        lines += ["> **Outside the scope (an apply stops here):**", ">"]
+        lines += [
+            f"> - `{f.host}`: {f.change} (concerns **{f.kommune}**)" for f in plan.scope_findings
+        ]
+        lines += [">", f"> {widen_hint(plan.scope_findings)}", ""]
     lines += ["| Municipality | Hosts | Changes | Unknown | Failed |", "|---|---|---|---|---|"]
     sections = _kommune_sections(plan, config)
     for slug, title, hosts in sections:
@@ -209,6 +225,7 @@ def to_json(plan: Plan, config: RegionConfig) -> dict[str, Any]:
         "exit_code": int(plan.exit_code),
         "limited": plan.limited,
         "errors": plan.errors,
+        "scope_findings": [f.to_json() for f in plan.scope_findings],
         "summary": _counts(plan.changes()),
         "kommuner": kommuner,
         "hosts": {

@@ -14,6 +14,7 @@ from pathlib import Path
 from regionhus.engines import EngineRun, run_ansible, run_pyinfra_json
 from regionhus.inventory import Inventory
 from regionhus.plan import ansible_events, pyinfra_events
+from regionhus.plan.guard import out_of_scope
 from regionhus.plan.model import Change, HostPlan, Layer, Plan
 from regionhus.plan.report import attribute
 from regionhus.plan.scope import Scope
@@ -106,6 +107,12 @@ def collect(
         if run is not None and not run.ok and not failed_reported:
             plan.errors.append(_error(layer_run.layer, run))
     attribute(plan.changes(), inventory.config.kommuner)
+    plan.scope_findings = out_of_scope(
+        plan,
+        scope.kommuner if limited else None,
+        inventory.config.kommuner,
+        serves,
+    )
     return plan
 
 

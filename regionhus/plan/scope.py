@@ -73,6 +73,9 @@ class Scope:
     hosts: dict[str, HostScope] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)  # changed files that touch no host
     notes: list[str] = field(default_factory=list)
+    # Municipalities whose data this run may change on shared hosts (the scope guard,
+    # regionhus.plan.guard); None: every municipality (the whole region is in scope).
+    kommuner: frozenset[str] | None = None
 
     def add(self, host: str, layers: Iterable[Layer], reason: str) -> None:
         entry = self.hosts.setdefault(host, HostScope())
@@ -210,7 +213,23 @@ def affected_hosts(
     ctx = _Context(hosts, groups, repo)
     for path in sorted(set(paths)):
         _one(scope, path, ctx)
+    scope.kommuner = changed_kommuner(paths)
     return scope
+
+
+def changed_kommuner(paths: Iterable[str]) -> frozenset[str] | None:
+    """Whose data the changed files may change: the municipalities whose kommuner/ file
+    changed, or every municipality (None) once any file that is not host-neutral and
+    not a municipality's file changed (a role, region.yml, the inventory...)."""
+    slugs: set[str] = set()
+    for path in paths:
+        if _matches(path, NEUTRAL):
+            continue
+        if found := KOMMUNE_FILE.match(path):
+            slugs.add(found["slug"])
+        else:
+            return None
+    return frozenset(slugs)
 
 
 def full_scope(hosts: list[Host]) -> Scope:
@@ -225,13 +244,30 @@ def kommune_scope(slugs: Iterable[str], hosts: list[Host]) -> Scope:
     scope = Scope()
     for slug in slugs:
         _kommune(scope, f"--kommune {slug}", slug, hosts)
+    scope.kommuner = frozenset(slugs)
     return scope
+
+
+def served_kommuner(names: Iterable[str], hosts: list[Host]) -> frozenset[str]:
+    """The municipalities the named hosts serve (shared hosts serve none)."""
+    wanted = set(names)
+    return frozenset(h.serves for h in hosts if h.name in wanted and h.serves != REGION)
+
+
+def _meet(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+    if a is None:
+        return b
+    return a if b is None else a & b
 
 
 def restrict(scope: Scope, keep: Scope | None = None, names: Iterable[str] = ()) -> Scope:
     """`scope` cut down to the hosts (and layers) of `keep`, and to `names` if given."""
     wanted = set(names)
-    result = Scope(ignored=list(scope.ignored), notes=list(scope.notes))
+    result = Scope(
+        ignored=list(scope.ignored),
+        notes=list(scope.notes),
+        kommuner=_meet(scope.kommuner, keep.kommuner if keep is not None else None),
+    )
     for host, entry in scope.hosts.items():
         if wanted and host not in wanted:
             continue
