@@ -270,6 +270,7 @@ def _costs(report: AuditReport, texts: Texts) -> list[Row]:
             texts.t("per_inhabitant_share") + exact,
             texts.t("per_inhabitant_share"),
             *_header(texts, "vdi_seats", "vdi_cost", "backup_gb", "backup_cost", "total"),
+            *_header(texts, "months", "calculation"),
         ]
     ]
     for r in report.costs.rows:
@@ -288,6 +289,8 @@ def _costs(report: AuditReport, texts: Texts) -> list[Row]:
                 r.backup_gb,
                 r.backup_nok,
                 r.total_nok,
+                r.months,
+                r.calculation,
             ]
         )
     t = report.costs.totals
@@ -299,6 +302,8 @@ def _costs(report: AuditReport, texts: Texts) -> list[Row]:
             report.costs.inputs.member_population,
             *["", t.fixed_nok, "", t.per_inhabitant_nok],
             *["", t.vdi_nok, "", t.backup_nok, t.total_nok],
+            report.costs.inputs.member_months,
+            "",
         ]
     )
     return rows

@@ -146,6 +146,12 @@ TEMPLATE = """<!DOCTYPE html>
 </table>
 <p class="note">{{ T.t("cost_method") }}</p>
 {{ cost_table(r.costs, r.scope) }}
+{% set part = r.costs.rows | selectattr("calculation") | list %}
+{% if part %}
+<h3>{{ T.t("cost_prorated") }}</h3>
+<p class="note">{{ T.t("cost_prorated_method", member_months=ci.member_months, inhabitant_months=T.num(ci.inhabitant_months)) }}</p>
+<ul>{% for row in part %}<li>{{ row.name }}: {{ row.calculation }} = <strong>{{ T.num(row.total_nok) }}</strong></li>{% endfor %}</ul>
+{% endif %}
 <p><strong>{{ T.t("sum_check", annual=T.kr(ci.annual_cost_nok), usage=T.kr(r.costs.totals.usage_nok), total=T.kr(r.costs.totals.total_nok)) }}</strong></p>
 
 {% for k in r.kommuner %}

@@ -17,6 +17,22 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]
     return [*lines, ""]
 
 
+def _prorated(report: AuditReport, t: Texts) -> list[str]:
+    """The worked-out shares of municipalities that were members part of the year."""
+    part = [r for r in report.costs.rows if r.calculation]
+    if not part:
+        return []
+    ci = report.costs.inputs
+    method = t.t(
+        "cost_prorated_method",
+        member_months=ci.member_months,
+        inhabitant_months=t.num(ci.inhabitant_months),
+    )
+    out = ["", f"### {t.t('cost_prorated')}", "", method, ""]
+    out += [f"- {r.name}: {r.calculation} = **{t.num(r.total_nok)}**" for r in part]
+    return [*out, ""]
+
+
 def render_md(report: AuditReport) -> str:
     t = Texts(report.lang)
     names = {row.kommune: row.name for row in report.costs.rows}
@@ -126,6 +142,7 @@ def _costs(report: AuditReport, t: Texts) -> list[str]:
         ]
     )
     out += _table(header, rows)
+    out += _prorated(report, t)
     check = t.t(
         "sum_check",
         annual=t.kr(ci.annual_cost_nok),

@@ -46,6 +46,21 @@ TEXTS: dict[str, tuple[str, str]] = {
     "all_hosts": ("Alle verter", "All hosts"),
     "costs": ("Kostnadsfordeling {year}", "Cost allocation {year}"),
     "cost_inputs": ("Grunnlag", "Inputs"),
+    "months": ("Måneder", "Months"),
+    "calculation": ("Utregning", "Calculation"),
+    "cost_prorated": ("Medlem deler av året", "Members for part of the year"),
+    "cost_prorated_method": (
+        "En kommune som går inn eller ut i løpet av året betaler for sine medlemsmåneder "
+        "(påbegynt måned teller helt): vekt i fast andel = måneder/12, i innbyggerandelen "
+        "innbyggere × måneder/12, så hele årets kostnad fordeles. Bruk faktureres for "
+        "månedene tjenesten ble levert: pris × måneder/12. Summen av medlemsmåneder er "
+        "{member_months}, av innbyggermåneder {inhabitant_months}.",
+        "A municipality that joins or leaves during the year pays for its months of "
+        "membership (a started month counts whole): weight in the fixed share = months/12, "
+        "in the per-inhabitant share population × months/12, so the whole year is split. "
+        "Usage is charged for the months the service was delivered: price × months/12. "
+        "Member-months add up to {member_months}, inhabitant-months to {inhabitant_months}.",
+    ),
     "cost_method": (
         "Fast andel deles likt mellom kommunene som er medlemmer i året (aktive eller på vei "
         "ut); andelen per innbygger fordeles etter folketall. Bruk kommer i tillegg: "
