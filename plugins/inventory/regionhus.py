@@ -18,8 +18,12 @@ description:
   - Builds groups per municipality (kommune_<slug>), per role (role_<role>), per site
     (site_<site>) and per tag (tag_<tag>); shared hosts of the regional house are in
     the group C(regional).
-  - Every host gets regionhus_host and regionhus_kommune; every host sees
-    regionhus_region and regionhus_kommuner (all municipalities' choices).
+  - Every host gets regionhus_host, regionhus_kommune (its municipality's choices and
+    directory names) and regionhus_backup_jobs; every host sees the region-wide settings
+    (regionhus_region, regionhus_directory, regionhus_backup_server, regionhus_today).
+  - The region's data (regionhus_kommuner, the full regionhus_directory,
+    regionhus_backup_repositories) is a variable of the group C(regional) only, the
+    shared hosts that act on every municipality; it is never copied onto each host.
 options:
   plugin:
     description: Marks this file as a regionhus inventory.
@@ -53,8 +57,6 @@ class InventoryModule(BaseInventoryPlugin):
             region_inventory = load_inventory(root, None if source == "auto" else source)
         except RegionhusError as exc:
             raise AnsibleParserError(str(exc)) from exc
-        for name, value in region_inventory.global_vars().items():
-            self.inventory.set_variable("all", name, value)
         for host in region_inventory.hosts:
             self.inventory.add_host(host.name)
             for name, value in region_inventory.hostvars(host).items():
@@ -63,3 +65,8 @@ class InventoryModule(BaseInventoryPlugin):
             self.inventory.add_group(group)
             for member in members:
                 self.inventory.add_child(group, member)
+        # Region-wide data on the groups, never copied onto each host: see group_vars().
+        for group, variables in region_inventory.group_vars().items():
+            self.inventory.add_group(group)
+            for name, value in variables.items():
+                self.inventory.set_variable(group, name, value)

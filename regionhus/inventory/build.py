@@ -111,34 +111,64 @@ class Inventory:
                 **host.model_dump(mode="json"),
                 "fqdn": self.fqdn(host),
             },
-            "regionhus_kommune": kommune_vars(kommune, self.config) if kommune else None,
+            "regionhus_kommune": (
+                {
+                    **kommune_vars(kommune, self.config),
+                    "directory": self.directory_names["kommuner"][kommune.slug],
+                }
+                if kommune
+                else None
+            ),
             "regionhus_backup_jobs": [
                 job.to_vars() for job in jobs_for(host, self.backup_repositories)
             ],
         }
 
-    def global_vars(self) -> dict[str, Any]:
-        """Variables every host sees: the region and every municipality's choices."""
+    @cached_property
+    def directory_names(self) -> dict[str, Any]:
+        return directory_vars(self.config.region.directory, self.config.kommuner)
+
+    def group_vars(self) -> dict[str, dict[str, Any]]:
+        """Variables by group: small region-wide settings for every host (`all`), and the
+        region's data (every municipality's choices, directory names, repositories) once,
+        for the shared hosts that act on all municipalities (`regional`).
+
+        A variable of `all` is copied into every host's variables by Ansible (and by
+        `ansible-inventory --list`): every municipality's data on every host grew with
+        hosts x municipalities, past 10 GB at national scale. A host of a municipality
+        gets its own part through its host variables (`regionhus_kommune`,
+        `regionhus_backup_jobs`).
+        """
         from regionhus.backup.repositories import served
 
+        names = self.directory_names
         return {
-            "regionhus_region": self.config.region.model_dump(mode="json", by_alias=True),
-            "regionhus_kommuner": {
-                slug: kommune_vars(k, self.config) for slug, k in self.config.kommuner.items()
+            "all": {
+                "regionhus_region": self.config.region.model_dump(mode="json", by_alias=True),
+                # Base DN, OUs and group names (regionhus/directory.py); each municipality's
+                # own names are in its hosts' regionhus_kommune.directory.
+                "regionhus_directory": {k: v for k, v in names.items() if k != "kommuner"},
+                "regionhus_backup_server": self.backup_server_vars(),
+                "regionhus_today": self.config.on.isoformat(),
+                "regionhus_inventory_source": self.source,
             },
-            # Base DN, OUs and group names (regionhus/directory.py), for every role.
-            "regionhus_directory": directory_vars(
-                self.config.region.directory, self.config.kommuner
-            ),
-            # Served repositories with every client of the region (recorded keys),
-            # whatever the scope of a run: see regionhus.backup.repositories.
-            "regionhus_backup_repositories": [
-                repo.to_vars() for repo in served(self.backup_repositories)
-            ],
-            "regionhus_backup_server": self.backup_server_vars(),
-            "regionhus_today": self.config.on.isoformat(),
-            "regionhus_inventory_source": self.source,
+            REGIONAL_GROUP: {
+                "regionhus_kommuner": {
+                    slug: kommune_vars(k, self.config) for slug, k in self.config.kommuner.items()
+                },
+                "regionhus_directory": names,
+                # Served repositories with every client of the region (recorded keys),
+                # whatever the scope of a run: see regionhus.backup.repositories.
+                "regionhus_backup_repositories": [
+                    repo.to_vars() for repo in served(self.backup_repositories)
+                ],
+            },
         }
+
+    def global_vars(self) -> dict[str, Any]:
+        """Every region-wide variable in one mapping (what a shared host sees)."""
+        by_group = self.group_vars()
+        return {**by_group["all"], **by_group[REGIONAL_GROUP]}
 
 
 def check_hosts(hosts: list[Host], network: Network | None, config: RegionConfig, where: str):

@@ -138,3 +138,22 @@ def test_configured_but_unknown_source_is_an_operator_error(repo: Path) -> None:
     )
     assert result.exit_code == 1
     assert "unknown inventory source 'ldap'" in result.output
+
+
+def test_region_data_lives_on_the_shared_hosts_not_on_every_host(repo: Path) -> None:
+    """A municipality's host carries its own part; every municipality's data is a variable
+    of the group of shared hosts (copied onto every host it grew past 10 GB at 357)."""
+    listing = ansible_list(repo, "inventory/embedded.regionhus.yml")
+    hostvars = listing["_meta"]["hostvars"]
+    vdi = hostvars["vdi-kongsberg-1"]
+    assert "regionhus_kommuner" not in vdi and "regionhus_backup_repositories" not in vdi
+    assert "kommuner" not in vdi["regionhus_directory"]
+    assert vdi["regionhus_directory"]["realm"] == "AD.KONGSBERGREGIONEN.INTERNAL"
+    assert vdi["regionhus_kommune"]["directory"]["admin_group"].lower().startswith("kongsberg")
+    for shared in ("dc1", "backup1"):
+        region = hostvars[shared]
+        assert set(region["regionhus_kommuner"]) == {
+            p.stem for p in (repo / "kommuner").glob("*.yml")
+        }
+        assert "kongsberg" in region["regionhus_directory"]["kommuner"]
+        assert region["regionhus_backup_repositories"]
