@@ -13,7 +13,7 @@ from ipaddress import IPv4Network
 import yaml
 
 from regionhus.inventory import REGION, Host, Inventory, Role, load_inventory
-from regionhus.model import LifecycleStatus, Operator
+from regionhus.model import Operator
 from regionhus.paths import REPO_ROOT
 
 OPERATOR_GROUP = "regionhus-operators"
@@ -88,7 +88,8 @@ def operators_for_host(inventory: Inventory, host: Host) -> list[Operator]:
     operators = list(inventory.config.region.regional_operators)
     if host.serves != REGION:
         kommune = inventory.config.kommuner[host.serves]
-        if kommune.lifecycle.status in (LifecycleStatus.ACTIVE, LifecycleStatus.LEAVING):
+        # By date, like the services: logins open on member_from, close on member_until.
+        if kommune.member_on(inventory.config.on):
             operators += kommune.operators
     return operators
 
