@@ -1,22 +1,18 @@
 """What an apply leaves behind: an apply record (read by `regionhus audit`) and, when
-NetBox is the inventory source, a journal entry on each changed host."""
+NetBox is the inventory source, a journal entry on each applied host."""
 
 from __future__ import annotations
 
 import datetime as dt
 import getpass
-import importlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
+from regionhus.errors import RegionhusError
 from regionhus.inventory import REGION, Inventory
 from regionhus.plan.model import Change, Status
 from regionhus.records import write_apply_record
-
-# The NetBox side offers (or will offer) this function; until it exists the hook says so.
-NETBOX_JOURNAL = ("regionhus.netbox.journal", "add_journal_entries")
 
 
 def operator() -> str:
@@ -69,28 +65,27 @@ def write_record(
     )
 
 
-def _journal_function() -> Callable[..., Any] | None:
-    module_name, function = NETBOX_JOURNAL
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None
-    return getattr(module, function, None)
+def netbox_journal(
+    inventory: Inventory,
+    record_id: str,
+    changed: Mapping[str, list[str]],
+    *,
+    hosts: list[str],
+    commit: str,
+    failed: bool = False,
+) -> str:
+    """One NetBox journal entry per applied host (its changes, or none, and who applied
+    it), when NetBox is the inventory source; returns what happened, for the summary.
 
-
-def netbox_journal(inventory: Inventory, record_id: str, changed: Mapping[str, list[str]]) -> str:
-    """Hook: one NetBox journal entry per changed host, when NetBox is the source.
-
-    Calls `regionhus.netbox.journal.add_journal_entries(entries, record_id=...)` with
-    entries {host: text}; returns what happened, for the summary."""
-    if inventory.source != "netbox" or not changed:
+    The apply has happened and its record is written: a journal NetBox refuses is
+    reported, not raised, so the operator sees the apply's own result."""
+    if inventory.source != "netbox" or not hosts:
         return ""
-    add = _journal_function()
-    entries = {host: "\n".join(f"- {line}" for line in lines) for host, lines in changed.items()}
-    if add is None:
-        return (
-            f"NetBox journal not written: {'.'.join(NETBOX_JOURNAL)} does not exist yet "
-            f"(apply record {record_id} has the changes)"
-        )
-    add(entries, record_id=record_id)
-    return f"NetBox journal: entry on {len(entries)} host(s)"
+    from regionhus.netbox.journal import Apply, add_journal_entries
+
+    apply = Apply(record_id=record_id, who=operator(), commit=commit, failed=failed)
+    try:
+        written = add_journal_entries(changed, apply=apply, hosts=hosts)
+    except RegionhusError as exc:
+        return f"warning: NetBox journal not written ({exc}); apply record {record_id} has it all"
+    return f"NetBox journal: an entry on {len(written)} VM(s)"

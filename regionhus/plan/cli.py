@@ -257,7 +257,14 @@ def _apply(
         changed=changed,
     )
     click.echo(_summary(applied))
-    journal = apply_record.netbox_journal(inventory, record_id, changed)
+    journal = apply_record.netbox_journal(
+        inventory,
+        record_id,
+        changed,
+        hosts=sorted(scope.hosts),
+        commit=commit,
+        failed=applied.exit_code == ExitCode.ERROR,
+    )
     click.echo(f"\nApply record: {path}" + (f"\n{journal}" if journal else ""))
     if applied.exit_code == ExitCode.ERROR:
         failed = [f"{c.host}: {c.describe()}: {c.detail}" for c in applied.changes(Status.FAILED)]
