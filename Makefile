@@ -35,6 +35,7 @@ test: venv lint
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 unit: venv
 	$(VENV)/bin/pytest -ra tests/unit

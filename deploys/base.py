@@ -18,6 +18,7 @@ from regionhus.baselayer import (
     firewall_rules,
     operators_for_host,
     region_inventory,
+    root_login_allowed,
 )
 
 NFT_LOADED = "nft list table inet regionhus >/dev/null 2>&1 && echo yes || echo no"
@@ -25,6 +26,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 inventory = region_inventory()
 me = inventory.host(host.name)
 operators = operators_for_host(inventory, me)
+root_login = root_login_allowed(inventory)
 
 
 def template(path: str, mode: str = "644", **data):  # type: ignore[no-untyped-def]
@@ -91,7 +93,11 @@ for username, user in host.get_fact(Users).items():
         )
 
 # --- sshd ---------------------------------------------------------------------------
-sshd = template("/etc/ssh/sshd_config.d/10-regionhus.conf", base_operator_group=OPERATOR_GROUP)
+sshd = template(
+    "/etc/ssh/sshd_config.d/10-regionhus.conf",
+    base_permit_root_login="prohibit-password" if root_login else "no",
+    base_allow_groups=["root", OPERATOR_GROUP] if root_login else [OPERATOR_GROUP],
+)
 server.shell(name="Check sshd configuration", commands=["sshd -t"], _if=sshd.did_change)
 systemd.service(
     name="Reload sshd",

@@ -27,6 +27,7 @@ from regionhus.netbox.cli import netbox
 from regionhus.paths import repo_root
 from regionhus.plan.cli import apply, plan
 from regionhus.reports.cli import audit
+from regionhus.secrets_cli import secrets
 from regionhus.validate import validate_tree
 
 # Tables stay readable when piped or captured (no terminal: rich would assume 80).
@@ -61,7 +62,8 @@ class RegionhusGroup(click.Group):
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="REGIONHUS_ROOT",
-    help="The checkout to read (default: this repository).",
+    help="The region's checkout (default: the working directory, or the nearest folder "
+    "above it that holds region.yml).",
 )
 @click.option(
     "--skip-bad-records",
@@ -75,7 +77,10 @@ def main(ctx: click.Context, root: Path | None, skip_bad_records: bool) -> None:
     if skip_bad_records:
         # The engines' inventory (Ansible plugin, pyinfra) runs in child processes.
         os.environ["REGIONHUS_SKIP_BAD_RECORDS"] = "1"
-    ctx.obj = (root or repo_root()).resolve()
+    if root is not None:
+        # Every part (engines, their inventory, records) reads the same checkout.
+        os.environ["REGIONHUS_ROOT"] = str(root.resolve())
+    ctx.obj = repo_root()
 
 
 @main.command()
@@ -130,6 +135,7 @@ main.add_command(netbox)
 main.add_command(audit)
 main.add_command(plan)
 main.add_command(apply)
+main.add_command(secrets)
 main.add_command(kommune)
 
 

@@ -1,7 +1,8 @@
 """Running the two engines (Ansible for services, pyinfra for the base layer).
 
 Both run from the checkout with the venv's binaries, the project's ansible.cfg, the
-vault, and a check that the lab bridge is up before anything connects to the lab.
+vaults (the lab's only for the lab region), and the transport's settings: for the lab
+region a check that its bridge carries the route before anything connects.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regionhus.paths import repo_root
-from regionhus.secrets import vault_file, vault_password_file
+from regionhus.paths import repo_root, state_dir
+from regionhus.secrets import lab_vault_file, vault_file, vault_identity_list
 
 BIN = Path(sys.executable).parent
 RECAP = re.compile(
@@ -46,14 +47,26 @@ class EngineRun:
 def engine_env(source: str | None = None, events: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["ANSIBLE_CONFIG"] = str(repo_root() / "ansible.cfg")
-    env["ANSIBLE_VAULT_PASSWORD_FILE"] = str(vault_password_file())
+    env.pop("ANSIBLE_VAULT_PASSWORD_FILE", None)
+    env["ANSIBLE_VAULT_IDENTITY_LIST"] = vault_identity_list(with_lab=source == "embedded")
     env["REGIONHUS_VAULT_FILE"] = str(vault_file())
+    # Facts are cached per machine state, not in a path fixed in ansible.cfg.
+    env["ANSIBLE_CACHE_PLUGIN"] = "jsonfile"
+    env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(state_dir() / "ansible-facts")
     env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
+    # The checkout the engines read (plugins, deploys) is the one this command reads.
+    env["REGIONHUS_ROOT"] = str(repo_root())
     if source:
         env["REGIONHUS_INVENTORY"] = source
     if events is not None:
         env.update(callback_env(events))
     return env
+
+
+def lab_extra_vars(source: str) -> list[str]:
+    """The lab vault's secrets (test users, known operator passwords): the lab only."""
+    lab = lab_vault_file()
+    return ["-e", f"@{lab}"] if source == "embedded" and lab.is_file() else []
 
 
 def callback_env(events: Path) -> dict[str, str]:
@@ -65,11 +78,17 @@ def callback_env(events: Path) -> dict[str, str]:
     }
 
 
-def guard_lab(source: str) -> None:
-    if source == "embedded":
-        from regionhus.lab import require_lab_bridge
+def guard_route(source: str) -> None:
+    """Before an engine connects: the lab region only through the lab's bridge."""
+    if source != "embedded":
+        return
+    from regionhus.inventory import load_inventory
+    from regionhus.transport import transport_for
 
-        require_lab_bridge()
+    inventory = load_inventory(source=source)
+    transport = transport_for(inventory)
+    for host in inventory.hosts:
+        transport.require_route(host.name)
 
 
 def _run(command: list[str], env: dict[str, str], stream: bool) -> tuple[int, str]:
@@ -103,11 +122,12 @@ def run_ansible(
     events: Path | None = None,
 ) -> EngineRun:
     """`events`: a file the regionhus_plan callback fills with one JSON line per result."""
-    guard_lab(source)
+    guard_route(source)
     command = [str(BIN / "ansible-playbook"), playbook]
     command += ["--check"] if check else []
     command += ["--diff"] if diff else []
     command += ["--limit", limit] if limit else []
+    command += lab_extra_vars(source)
     command += extra or []
     code, output = _run(command, engine_env(source, events), stream)
     changed = {m["host"]: int(m["changed"]) for m in map(RECAP.match, output.splitlines()) if m}
@@ -122,7 +142,7 @@ def run_pyinfra(
     source: str = "embedded",
     stream: bool = True,
 ) -> EngineRun:
-    guard_lab(source)
+    guard_route(source)
     command = [str(BIN / "pyinfra"), "-y", "--no-wait"]
     command += ["--dry"] if dry else []
     command += _pyinfra_limit(limit)
@@ -149,7 +169,7 @@ def run_pyinfra_json(
 ) -> EngineRun:
     """pyinfra with --json: `dry` is a plan with change detection and --diff (the diff
     log is `output`), else an apply whose per-operation results are in `data`."""
-    guard_lab(source)
+    guard_route(source)
     command = [str(BIN / "pyinfra"), "--no-wait", "--json"]
     command += ["--dry", "--diff"] if dry else ["-y"]
     command += _pyinfra_limit(limit)

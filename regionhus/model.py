@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from ipaddress import IPv4Address
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -220,6 +221,47 @@ class RegionBackup(StrictModel):
     quota_gb: Annotated[int, Field(ge=1, le=100_000)]
 
 
+class Bastion(StrictModel):
+    """The jump host operators reach the region's hosts through (ssh ProxyJump)."""
+
+    host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$")]
+    port: Annotated[int, Field(ge=1, le=65535)] = 22
+    # Its account when not the operator's own (an ssh config `User` for the bastion).
+    user: Username | None = None
+    # Where its connections come from: the only address the hosts' firewalls accept ssh
+    # from. Needed when `host` is a name.
+    address: IPv4Address | None = None
+
+    @property
+    def source_address(self) -> IPv4Address | None:
+        if self.address is not None:
+            return self.address
+        try:
+            return IPv4Address(self.host)
+        except ValueError:
+            return None
+
+    @model_validator(mode="after")
+    def _has_address(self) -> Bastion:
+        if self.source_address is None:
+            raise ValueError(
+                f"bastion host '{self.host}' is a name: add `address:` (its IPv4 address), "
+                "the only source the hosts' firewalls then accept ssh from"
+            )
+        return self
+
+
+class Access(StrictModel):
+    """How operators reach the hosts of a real region (NetBox source); the lab region is
+    reached with the lab's own ssh config."""
+
+    bastion: Bastion | None = None
+    # Host keys, reviewed by pull request (one `name,address key` line per host).
+    known_hosts: Annotated[str, StringConstraints(pattern=r"^[^/~][^\s]*$")] = (
+        "inventory/known_hosts"
+    )
+
+
 class Region(StrictModel):
     name: str
     slug: Slug
@@ -228,3 +270,4 @@ class Region(StrictModel):
     service_catalogue: ServiceCatalogue
     cost_allocation: CostAllocation
     regional_operators: list[Operator] = []
+    access: Access = Access()

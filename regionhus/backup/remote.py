@@ -1,4 +1,5 @@
-"""Talking to the backup server: the guard's status and the drill script, over ssh."""
+"""Talking to the backup server: the guard's status and the drill script, through the
+one transport (regionhus.transport): the lab's ssh, or the operator's through the bastion."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from regionhus.errors import RegionhusError
 from regionhus.inventory import load_inventory
+from regionhus.transport import Transport, transport_for
 
 DRILL = "/usr/local/sbin/regionhus-borg-drill"
 GUARD = "/usr/local/sbin/regionhus-borg-guard"
@@ -20,11 +22,19 @@ def backup_server() -> str:
     raise RegionhusError("no host has the backup role in the inventory; check inventory/")
 
 
-def run_json(host: str, argv: list[str], ok_codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
-    """Run a server script that prints one JSON object; errors say what to do."""
-    from regionhus.lab import run_on
+def transport() -> Transport:
+    """How this command reaches the region's hosts (from the inventory source)."""
+    return transport_for(load_inventory())
 
-    proc = run_on(host, argv, check=False, timeout=3600)
+
+def run_json(
+    host: str,
+    argv: list[str],
+    ok_codes: tuple[int, ...] = (0,),
+    via: Transport | None = None,
+) -> dict[str, Any]:
+    """Run a server script that prints one JSON object; errors say what to do."""
+    proc = (via or transport()).run(host, argv, timeout=3600)
     if proc.returncode not in ok_codes and not proc.stdout.strip().startswith("{"):
         raise RegionhusError(
             f"{host}: {' '.join(argv)} failed ({proc.returncode}): "

@@ -105,7 +105,7 @@ class Inventory:
 
         kommune = self.config.kommuner.get(host.serves)
         return {
-            **connection_vars(self.source),
+            **connection_vars(self),
             "ansible_host": str(host.address),
             "regionhus_host": {
                 **host.model_dump(mode="json"),

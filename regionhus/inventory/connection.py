@@ -1,31 +1,30 @@
-"""How the engines reach a host: the lab's ssh config for the embedded lab region.
+"""How the engines reach a host: the variables each engine gets from the transport.
 
-With NetBox as the source the hosts are real servers, reached with the operator's
-own ssh setup; nothing is added then.
+One source of truth (regionhus.transport): the lab's ssh config for the embedded lab
+region; the operator's own ssh, the bastion and the pinned host keys for NetBox.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from regionhus.lab.layout import known_hosts_path, ssh_config_path, ssh_key_path
+from regionhus.transport import Transport, transport_for
 
-
-def lab_connection_vars() -> dict[str, Any]:
-    config = ssh_config_path()
-    return {
-        # Ansible
-        "ansible_user": "root",
-        "ansible_ssh_common_args": f"-F {config}",
-        # pyinfra (paramiko reads the same config; it ignores BindInterface, so every
-        # command first checks the lab bridge: regionhus.lab.require_lab_bridge)
-        "ssh_user": "root",
-        "ssh_config_file": str(config),
-        "ssh_key": str(ssh_key_path()),
-        "ssh_known_hosts_file": str(known_hosts_path()),
-        "ssh_strict_host_key_checking": "accept-new",
-    }
+if TYPE_CHECKING:
+    from regionhus.inventory.build import Inventory
 
 
-def connection_vars(source: str) -> dict[str, Any]:
-    return lab_connection_vars() if source == "embedded" else {}
+def _transport(inventory: Inventory) -> Transport:
+    # One per inventory (kept on the instance): building it writes the region's ssh
+    # config once per run, not once per host.
+    cached = inventory.__dict__.get("_regionhus_transport")
+    if cached is None:
+        cached = transport_for(inventory)
+        inventory.__dict__["_regionhus_transport"] = cached
+    return cached
+
+
+def connection_vars(inventory: Inventory) -> dict[str, Any]:
+    """Ansible's and pyinfra's connection variables (each ignores the other's)."""
+    transport = _transport(inventory)
+    return {**transport.ansible_vars(), **transport.pyinfra_vars()}

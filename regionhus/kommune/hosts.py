@@ -1,8 +1,8 @@
 """The one way `regionhus kommune` runs something on a host.
 
-Every command of export and purge goes through `run_on_host`, so moving to the
-region's shared transport (regionhus.transport, being built) is a change here only.
-Until then it is the lab's ssh path (regionhus.lab), as `backup drill` uses.
+Every command of export and purge goes through `run_on_host`, which uses the region's
+one transport (regionhus.transport): the lab's ssh for the lab region, the operator's
+own ssh through the bastion, then sudo, for a real one.
 """
 
 from __future__ import annotations
@@ -27,12 +27,11 @@ def run_on_host(
 
     `stdin` is fed to it; with `stdout` (a binary file) the output is streamed there
     instead of kept in memory (a repository copy can be large)."""
-    from regionhus.lab import require_lab_bridge, ssh_command
+    from regionhus.transport import region_transport
 
-    require_lab_bridge()
-    argv = ssh_command(host, command)
-    if stdin is not None:
-        argv = [a for a in argv if a != "-n"]  # -n would close the stdin we feed
+    via = region_transport()
+    via.require_route(host)
+    argv = via.argv(host, command, stdin=stdin is not None)
     proc = subprocess.run(
         argv,
         input=stdin,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from regionhus.paths import cache_dir, state_dir
+from regionhus.transport import embedded_ssh_config
 
 
 def lab_state() -> Path:
@@ -21,8 +22,8 @@ def host_dir(name: str) -> Path:
 
 def ssh_config_path() -> Path:
     """The ssh config for lab hosts (Host <name>, key, BindInterface): for ssh, pyinfra,
-    Ansible and testinfra (`--ssh-config`)."""
-    return lab_state() / "ssh_config"
+    Ansible and testinfra (`--ssh-config`). The product's transport reads it there."""
+    return embedded_ssh_config()
 
 
 def ssh_key_path() -> Path:

@@ -89,9 +89,12 @@ def write_host_files(
     if not (upper(host.name) / "etc/machine-id").exists():
         (etc / "machine-id").write_text(uuid.uuid4().hex + "\n")
     write_if_changed(etc / "hostname", host.name + "\n")
-    hosts = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-    hosts += [f"{h.address}\t{h.name}" for h in inv.hosts]
-    write_if_changed(etc / "hosts", "\n".join(hosts) + "\n")
+    # /etc/hosts is the base layer's (templates/etc/hosts.j2) once the host has its own:
+    # the lab writes only a first one, so `lab up` on a running lab leaves a plan clean.
+    if not (upper(host.name) / "etc/hosts").exists():
+        hosts = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+        hosts += [f"{h.address}\t{h.name}" for h in inv.hosts]
+        write_if_changed(etc / "hosts", "\n".join(hosts) + "\n")
     write_if_changed(etc / "apt/sources.list", sources)
     write_if_changed(etc / "apt/apt.conf.d/80regionhus-lab", APT_CLIENT_CONF)
     hold_back_apt_timers(rootdir)
