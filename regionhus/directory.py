@@ -83,9 +83,16 @@ def record_members(
     for slug, entry in sorted(members.items()):
         group = str(entry.get("admin_group") or admin_group(slug))
         names = [str(m) for m in entry.get("members") or []]  # type: ignore[union-attr]
+        removed = list(entry.get("removed") or [])  # type: ignore[call-overload]
         paths.append(
             write_directory_record(
-                slug, admin_group=group, members=names, source=source, read_at=moment, root=root
+                slug,
+                admin_group=group,
+                members=names,
+                source=source,
+                read_at=moment,
+                root=root,
+                removed=removed,
             )
         )
     return paths

@@ -40,6 +40,15 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+class RemovedOperator(Record):
+    """An operator account no longer declared in kommuner/ (or region.yml): disabled by
+    an apply, which wrote the day on the account itself (so every later reading agrees)."""
+
+    username: str
+    name: str = ""
+    disabled_on: dt.date | None = None
+
+
 class DirectoryRecord(Record):
     """Who is in a municipality's admin group, as read from a domain controller."""
 
@@ -47,6 +56,7 @@ class DirectoryRecord(Record):
     source: str
     admin_group: str
     members: list[str]
+    removed: list[RemovedOperator] = []
 
 
 class BackupRecord(Record):
@@ -170,10 +180,17 @@ def write_directory_record(
     source: str,
     read_at: dt.datetime | None = None,
     root: Path | None = None,
+    removed: Iterable[Mapping[str, Any]] = (),
 ) -> Path:
-    """Record the admin group's members as just read from the directory (replaces the last)."""
+    """Record the admin group's members as just read from the directory (replaces the last).
+
+    `removed`: operator accounts no longer declared ({username, name, disabled_on})."""
     record = DirectoryRecord(
-        read_at=_utc(read_at), source=source, admin_group=admin_group, members=sorted(members)
+        read_at=_utc(read_at),
+        source=source,
+        admin_group=admin_group,
+        members=sorted(members),
+        removed=[RemovedOperator.model_validate(r) for r in removed],
     )
     return _write(directory_record_path(slug, root), record)
 

@@ -26,6 +26,7 @@ from regionhus.reports.model import (
     HostRow,
     KommuneSection,
     RegionalRights,
+    RemovedMember,
     ServiceRow,
     Severity,
     VdiPool,
@@ -333,6 +334,7 @@ def _admin_rights(ctx: _Context, kommune: Kommune) -> AdminRights:
         extra=extra,
         missing=missing,
         regional=regional,
+        removed=[RemovedMember(r.username, r.name, r.disabled_on) for r in record.removed],
     )
 
 

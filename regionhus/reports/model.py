@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -91,6 +91,13 @@ class RegionalRights:
 
 
 @dataclass(frozen=True)
+class RemovedMember:
+    username: str
+    name: str
+    disabled_on: dt.date | None
+
+
+@dataclass(frozen=True)
 class AdminRights:
     """The municipality's own admin group (its operators), and the regional rights."""
 
@@ -103,6 +110,8 @@ class AdminRights:
     extra: list[str]
     missing: list[str]
     regional: RegionalRights | None = None
+    # Operator accounts removed from kommuner/, disabled by an apply on `disabled_on`.
+    removed: list[RemovedMember] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -222,6 +222,10 @@ TEMPLATE = """<!DOCTYPE html>
   {% endfor %}
   {% endfor %}
 </table>
+{% if k.admin.removed %}
+<p>{{ T.t("removed_operators") }}:</p>
+<ul>{% for m in k.admin.removed %}<li>{{ m.username }} ({{ m.name or "–" }}): {{ T.t("removed_on", day=m.disabled_on.isoformat() if m.disabled_on else "–") }}</li>{% endfor %}</ul>
+{% endif %}
 
 <h3>{{ T.t("backup") }}</h3>
 {% set b = k.backup %}

@@ -238,7 +238,15 @@ def _admin(k: KommuneSection, t: Texts) -> list[str]:
             [u, "–", f"**{t.t('extra_member')}**", f"`{group}`", t.t("yes")] for u in rights.extra
         ]
     header = [t.t("username"), t.t("name"), t.t("origin"), t.t("group"), t.t("in_group")]
-    return out + _table(header, rows)
+    out += _table(header, rows)
+    if a.removed:
+        out += ["", f"{t.t('removed_operators')}:", ""]
+        out += [
+            f"- {m.username} ({m.name or '–'}): "
+            + t.t("removed_on", day=m.disabled_on.isoformat() if m.disabled_on else "–")
+            for m in a.removed
+        ]
+    return out
 
 
 def _backup(k: KommuneSection, t: Texts) -> list[str]:

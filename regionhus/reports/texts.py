@@ -119,6 +119,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "origin_kommune": ("kommunens operatør", "municipality's operator"),
     "origin_region": ("regional operatør (K-IKT)", "regional operator (K-IKT)"),
     "in_group": ("I gruppen", "In the group"),
+    "removed_operators": (
+        "Fjernede operatører (ikke lenger i kommuner/; AD-kontoen sperret, serverkontoer låst)",
+        "Removed operators (no longer in kommuner/; AD account disabled, host accounts locked)",
+    ),
+    "removed_on": ("fjernet og sperret {day}", "removed and disabled {day}"),
     "group": ("Gruppe", "Group"),
     "regional_rights": (
         "Regionale operatører har rettigheter gjennom {group}, delegert på {ou} "
