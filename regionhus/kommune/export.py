@@ -261,18 +261,21 @@ def export_backup(out: Path, inventory: Inventory, kommune: Kommune) -> dict[str
         return {"repository": None}
     target.mkdir(parents=True, exist_ok=True)
     passcommand = f"cat {found['files']['passphrase']}"
+    # From /: the repository user may not enter root's home, where ssh starts us.
     as_user = (
-        f"runuser -u {shlex.quote(found['user'])} -- "
+        f"cd / && runuser -u {shlex.quote(found['user'])} -- "
         f"env BORG_PASSCOMMAND={shlex.quote(passcommand)}"
     )
     parent, name = repo.rsplit("/", 1)
-    # Under the repository's lock: no prune or compact can change it while it is copied.
+    # Under the repository's lock: no prune or compact can change it while it is copied
+    # (the lock itself stays behind: a copy holding it could not be opened elsewhere).
     tar = target / "repository.tar"
     with tar.open("wb") as sink:
         run_on_host(
             host,
             f"{as_user} borg with-lock {shlex.quote(repo)} "
-            f"tar -C {shlex.quote(parent)} -cf - {shlex.quote(name)}",
+            f"tar -C {shlex.quote(parent)} --exclude={shlex.quote(name)}/lock.exclusive "
+            f"--exclude={shlex.quote(name)}/lock.roster -cf - {shlex.quote(name)}",
             stdout=sink,
         )
     with tarfile.open(tar) as archive:

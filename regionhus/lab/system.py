@@ -19,6 +19,9 @@ HOST_TOOLS: dict[str, str] = {
     "ssh-keygen": "openssh-client",
     "mount": "mount",
     "nft": "nftables",
+    # Not called by the lab itself: the exit package test opens a municipality's
+    # repository copy here with plain borg, as the municipality would.
+    "borg": "borgbackup",
 }
 # Not tools, but debootstrap needs them to verify and unpack the image.
 HOST_EXTRA_PACKAGES = ("debian-archive-keyring", "zstd")
