@@ -68,6 +68,7 @@ TYPE_HINTS = {
     "date_type": "a date as YYYY-MM-DD, e.g. 2026-01-01",
     "date_from_datetime_parsing": "a date as YYYY-MM-DD, e.g. 2026-01-01",
     "date_parsing": "a date as YYYY-MM-DD, e.g. 2026-01-01",
+    "date_from_datetime_inexact": "a date as YYYY-MM-DD, e.g. 2026-01-01",
     "int_type": "a whole number without quotes",
     "int_parsing": "a whole number without quotes",
     "int_from_float": "a whole number without decimals",

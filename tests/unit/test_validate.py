@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -40,17 +41,39 @@ def test_shipped_region_is_valid(repo: Path) -> None:
     assert "9 municipality files are valid" in output
 
 
-@pytest.mark.parametrize("case", CASES)
+def case_kind(case: str) -> str:
+    return str(yaml.safe_load((BROKEN / case / "expected.yml").read_text()).get("kind", "files"))
+
+
+FILE_CASES = [c for c in CASES if case_kind(c) == "files"]
+NETBOX_CASES = [c for c in CASES if case_kind(c) == "netbox"]
+VAULT_CASES = [c for c in CASES if case_kind(c) == "vault"]
+
+
+def install_case(case_dir: Path, root: Path) -> dict:
+    """Copy the case's files over the region copy; returns its expected.yml."""
+    expected = yaml.safe_load((case_dir / "expected.yml").read_text())
+    for broken in case_dir.rglob("*"):
+        if broken.is_file() and broken.name != "expected.yml":
+            target = root / broken.relative_to(case_dir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(broken, target)
+    pad = expected.get("pad")
+    if pad:  # a huge file, made here rather than kept in git
+        with (root / pad["file"]).open("a", encoding="utf-8") as handle:
+            handle.write(("# " + "x" * 98 + "\n") * (int(pad["bytes"]) // 100 + 1))
+    return expected
+
+
+@pytest.mark.parametrize("case", FILE_CASES)
 def test_broken_case_reports_every_expected_finding(case: str, region_copy: Path) -> None:
     case_dir = BROKEN / case
-    for broken in case_dir.rglob("*.yml"):
-        if broken.name != "expected.yml":
-            shutil.copy(broken, region_copy / broken.relative_to(case_dir))
-    expected = yaml.safe_load((case_dir / "expected.yml").read_text())["findings"]
+    expected = install_case(case_dir, region_copy)["findings"]
 
     code, output = run_validate(region_copy)
 
     assert code == 1, output
+    assert "Traceback" not in output
     found = parse_findings(output)
     assert len(found) == len(expected), output
     for want in expected:
@@ -71,14 +94,65 @@ def assert_line_points_at_field(root: Path, finding: dict) -> None:
     """The reported line is where the operator must look: it names the field's key."""
     if not finding["line"]:
         pytest.fail(f"no line number in {finding}")
-    text = (root / finding["file"]).read_text().splitlines()[int(finding["line"]) - 1]
     if finding["msg"].startswith("required key is missing"):
         return  # the key is not in the file: the line is that of the enclosing mapping
     names = [p for p in (finding["field"] or "").split(".") if p and not p.isdigit()]
     if names:
+        text = (root / finding["file"]).read_text().splitlines()[int(finding["line"]) - 1]
         assert names[-1] in text, f"line {finding['line']} ({text!r}) is not about {names[-1]}"
 
 
 def test_every_case_is_documented() -> None:
     for case in CASES:
         assert (BROKEN / case / "expected.yml").is_file(), case
+
+
+def test_the_corpus_covers_every_input() -> None:
+    """At least 60 cases, across kommuner/, region.yml, hosts, NetBox and the vault."""
+    assert len(CASES) >= 60
+    touched = {
+        p.relative_to(BROKEN / c).parts[0] for c in FILE_CASES for p in (BROKEN / c).rglob("*.y*ml")
+    }
+    assert {"kommuner", "region.yml", "inventory"} <= touched
+    assert len(NETBOX_CASES) >= 3 and len(VAULT_CASES) >= 3
+
+
+@pytest.mark.parametrize("case", NETBOX_CASES)
+def test_broken_netbox_records_are_each_named(case: str, repo: Path) -> None:
+    from regionhus.netbox.source import convert
+
+    case_dir = BROKEN / case
+    expected = yaml.safe_load((case_dir / "expected.yml").read_text())["problems"]
+    records = json.loads((case_dir / "records.json").read_text())
+    tenants = {p.stem for p in (repo / "kommuner").glob("*.yml")}
+
+    result = convert(records, tenants)
+
+    assert len(result.problems) == len(expected), result.problems
+    for want in expected:
+        assert any(
+            p.startswith(f"{want['record']}: ") and want["message"] in p for p in result.problems
+        ), f"missing {want} in {result.problems}"
+    assert {h.name for h in result.hosts}.isdisjoint(w["record"] for w in expected)
+
+
+@pytest.mark.parametrize("case", VAULT_CASES)
+def test_broken_vault_reports_every_expected_finding(case: str, repo: Path) -> None:
+    from regionhus.config import load_region
+    from regionhus.errors import InvalidConfiguration
+    from regionhus.secrets import required_secrets
+    from regionhus.vault_check import check_vault_text
+
+    case_dir = BROKEN / case
+    expected = yaml.safe_load((case_dir / "expected.yml").read_text())["findings"]
+    plain = case_dir / "vault.yml"
+
+    with pytest.raises(InvalidConfiguration) as caught:
+        check_vault_text(plain, plain.read_bytes(), required_secrets(load_region(repo)))
+
+    found = caught.value.findings
+    assert len(found) == len(expected), [f.format() for f in found]
+    for want in expected:
+        assert any(
+            f.field == want["field"] and want["message"] in f.message and f.line for f in found
+        ), f"missing {want} in {[f.format() for f in found]}"
