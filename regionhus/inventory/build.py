@@ -103,7 +103,6 @@ class Inventory:
     def hostvars(self, host: Host) -> dict[str, Any]:
         from regionhus.backup.repositories import jobs_for
 
-        kommune = self.config.kommuner.get(host.serves)
         return {
             **connection_vars(self),
             "ansible_host": str(host.address),
@@ -111,17 +110,19 @@ class Inventory:
                 **host.model_dump(mode="json"),
                 "fqdn": self.fqdn(host),
             },
-            "regionhus_kommune": (
-                {
-                    **kommune_vars(kommune, self.config),
-                    "directory": self.directory_names["kommuner"][kommune.slug],
-                }
-                if kommune
-                else None
-            ),
+            "regionhus_kommune": self.kommune_hostvars.get(host.serves),
             "regionhus_backup_jobs": [
                 job.to_vars() for job in jobs_for(host, self.backup_repositories)
             ],
+        }
+
+    @cached_property
+    def kommune_hostvars(self) -> dict[str, dict[str, Any]]:
+        """Per municipality, once: its choices and directory names (hosts share them)."""
+        names = self.directory_names["kommuner"]
+        return {
+            slug: {**kommune_vars(k, self.config), "directory": names[slug]}
+            for slug, k in self.config.kommuner.items()
         }
 
     @cached_property
