@@ -90,7 +90,7 @@ def username_reserved(username: str) -> str | None:
 # marks), digits, spaces and the punctuation of real place names. Everything else
 # (',', '=', '+', '<', '>', '#', ';', '\\', '"', control characters...) has a meaning
 # in an LDAP DN, a shell, a CSV cell or a configuration file and is never needed.
-NAME_PUNCTUATION = " -'.’ʼ"
+NAME_PUNCTUATION = " -–'.’ʼ"
 RESERVED_OU_NAMES = frozenset(
     {"region", "kommuner", "users", "groups", "computers", "domain controllers", "builtin"}
 )
@@ -103,7 +103,8 @@ def name_problem(name: str) -> str | None:
         if category[0] in "LMN" or char in NAME_PUNCTUATION:
             continue
         return (
-            f"the character {char!r} is not allowed in a name (letters, digits, spaces, - ' . only)"
+            f"the character {char!r} is not allowed in a name "
+            "(letters, digits, spaces, - – ' . only)"
         )
     if name != name.strip() or "  " in name:
         return "the name has leading, trailing or double spaces"
