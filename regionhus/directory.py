@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from regionhus.model import DirectorySettings, Kommune
+from regionhus.names import escape_dn_value, normal_name
 from regionhus.records import write_directory_record
 
 ADMIN_SUFFIX = "-admins"
@@ -44,7 +45,8 @@ def vdi_users_group(slug: str) -> str:
 
 
 def kommune_ou(kommune: Kommune, directory: DirectorySettings) -> str:
-    return f"OU={kommune.name},{KOMMUNER_OU},{directory.base_dn}"
+    # Escaped (RFC 4514) and NFC: the same DN the directory_tenants role creates.
+    return f"OU={escape_dn_value(normal_name(kommune.name))},{KOMMUNER_OU},{directory.base_dn}"
 
 
 def directory_vars(directory: DirectorySettings, kommuner: Mapping[str, Kommune]) -> dict:

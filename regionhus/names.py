@@ -8,7 +8,6 @@ region or the operating system already uses would take that object over.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 # --- slugs ---------------------------------------------------------------------------
@@ -127,14 +126,15 @@ def ou_key(name: str) -> str:
 
 # --- LDAP DNs (RFC 4514) -------------------------------------------------------------
 
-_DN_SPECIAL = re.compile(r'([,+"\\<>;=#])')
+_DN_SPECIAL = ',+"\\<>;='
 
 
 def escape_dn_value(value: str) -> str:
-    """An attribute value for a DN: RFC 4514 escaping; leading/trailing space and '#'."""
-    escaped = _DN_SPECIAL.sub(r"\\\1", value).replace("\x00", "\\00")
-    if escaped.startswith(" "):
-        escaped = "\\" + escaped
-    if escaped.endswith(" ") and not escaped.endswith("\\ "):
-        escaped = escaped[:-1] + "\\ "
-    return escaped
+    """An attribute value for a DN (RFC 4514); the directory_tenants role's `dn_value`
+    filter does the same on the DC side."""
+    out = "".join("\\" + c if c in _DN_SPECIAL else c for c in value).replace("\x00", "\\00")
+    if out.startswith((" ", "#")):
+        out = "\\" + out
+    if out.endswith(" ") and not out.endswith("\\ "):
+        out = out[:-1] + "\\ "
+    return out

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from regionhus.directory import kommune_ou as kommune_dn
 from regionhus.errors import RegionhusError
 from regionhus.inventory import REGION, Inventory, Role
 from regionhus.kommune import ldif
@@ -59,8 +60,7 @@ class ExportResult:
 
 
 def kommune_ou(inventory: Inventory, kommune: Kommune) -> str:
-    base = inventory.config.region.directory.base_dn
-    return f"OU={kommune.name},OU=Kommuner,{base}"
+    return kommune_dn(kommune, inventory.config.region.directory)
 
 
 def primary_dc(inventory: Inventory) -> str:

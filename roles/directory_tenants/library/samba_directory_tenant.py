@@ -139,6 +139,24 @@ def protect_aces(sid: str) -> list[str]:
     return [f"(D;;WPWDWOSD;;;{sid})"]
 
 
+def split_rdns(dn: str) -> list[str]:
+    """The RDNs of a DN, split at unescaped commas only (RFC 4514: an OU named
+    "A\\,B" is one RDN, not two)."""
+    parts, current, escaped = [], "", False
+    for char in dn:
+        if escaped:
+            current, escaped = current + char, False
+        elif char == "\\":
+            current, escaped = current + char, True
+        elif char == ",":
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return parts
+
+
 class Tenant:
     def __init__(self, module: AnsibleModule) -> None:
         import ldb
@@ -201,7 +219,7 @@ class Tenant:
             action()
 
     def ensure_ou(self, relative: str) -> None:
-        parts = relative.split(",")
+        parts = split_rdns(relative)
         for i in range(len(parts) - 1, -1, -1):
             dn = self.dn(",".join(parts[i:]))
             if not self.exists(dn):
