@@ -38,8 +38,6 @@ BASTION_ALIAS = "regionhus-bastion"
 class HostAccessError(RegionhusError):
     """One or more hosts cannot be reached as needed; nothing was run on any host."""
 
-    exit_code = 1
-
 
 def embedded_ssh_config() -> Path:
     """The lab region's ssh config (`Host <name>`, root, the lab key, BindInterface).
@@ -115,6 +113,13 @@ class Transport:
             if key == "user":
                 return value.strip()
         return os.environ.get("USER", "unknown")
+
+    def who(self, hosts: Sequence[str]) -> str | None:
+        """The identity that connects to these hosts when operators log in as themselves;
+        None for the lab's shared root key (then the local operator is the best name)."""
+        if not self.become or not hosts:
+            return None
+        return self.identity(hosts[0])
 
     def require_route(self, host: str) -> None:
         """The lab's addresses only through its bridge: never by this machine's default

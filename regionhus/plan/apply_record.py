@@ -52,10 +52,13 @@ def write_record(
     hosts: list[str],
     kommuner: list[str],
     changed: Mapping[str, list[str]],
+    who: str | None = None,
 ) -> Path:
+    """`who`: the identity that connected (an operator's own account); without it (the
+    lab's shared root key) the local operator."""
     return write_apply_record(
         id=record_id,
-        who=operator(),
+        who=who or operator(),
         started_at=started,
         finished_at=dt.datetime.now(dt.UTC),
         git_commit=commit,
@@ -73,6 +76,7 @@ def netbox_journal(
     hosts: list[str],
     commit: str,
     failed: bool = False,
+    who: str | None = None,
 ) -> str:
     """One NetBox journal entry per applied host (its changes, or none, and who applied
     it), when NetBox is the inventory source; returns what happened, for the summary.
@@ -83,7 +87,7 @@ def netbox_journal(
         return ""
     from regionhus.netbox.journal import Apply, add_journal_entries
 
-    apply = Apply(record_id=record_id, who=operator(), commit=commit, failed=failed)
+    apply = Apply(record_id=record_id, who=who or operator(), commit=commit, failed=failed)
     try:
         written = add_journal_entries(changed, apply=apply, hosts=hosts)
     except RegionhusError as exc:

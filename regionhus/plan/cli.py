@@ -26,6 +26,7 @@ from regionhus.plan.scope import (
     served_kommuner,
 )
 from regionhus.secrets import require_secrets, required_secrets, vault_file
+from regionhus.transport import transport_for
 from regionhus.vault_check import check_vault_data
 
 KOMMUNE = click.option(
@@ -123,6 +124,9 @@ def plan(
         inventory = _prepare(root, source)
         scope, limited = build_scope(root, inventory, kommuner, hosts, ref)
         _explain_scope(scope, limited)
+        # Every host reachable as needed (bastion, host key, sudo) before either engine
+        # starts: one clear error per host instead of two engines' failures.
+        transport_for(inventory).preflight(sorted(scope.hosts))
         commit = gitinfo.head_commit(root)
         if not scope.hosts:
             click.echo("Nothing to plan: the changes touch no host.", err=True)
@@ -230,9 +234,12 @@ def _apply(
         )
     inventory = _prepare(root, source)
     scope, limited = build_scope(root, inventory, kommuner, hosts, ref)
+    via = transport_for(inventory)
+    via.preflight(sorted(scope.hosts))
+    who = via.who(sorted(scope.hosts))
     commit = gitinfo.head_commit(root) + ("+dirty" if dirty else "")
     started = dt.datetime.now(dt.UTC)
-    with apply_lock(apply_record.operator(), sorted(scope.hosts), wait=wait):
+    with apply_lock(who or apply_record.operator(), sorted(scope.hosts), wait=wait):
         planned = dry_run(scope, inventory, source=inventory.source, commit=commit, limited=limited)
         click.echo(report.render_text(planned, inventory.config))
         if planned.exit_code == ExitCode.ERROR:
@@ -255,6 +262,7 @@ def _apply(
         hosts=sorted(scope.hosts),
         kommuner=apply_record.kommuner_touched(applied.changes(), sorted(scope.hosts), inventory),
         changed=changed,
+        who=who,
     )
     click.echo(_summary(applied))
     journal = apply_record.netbox_journal(
@@ -264,6 +272,7 @@ def _apply(
         hosts=sorted(scope.hosts),
         commit=commit,
         failed=applied.exit_code == ExitCode.ERROR,
+        who=who,
     )
     click.echo(f"\nApply record: {path}" + (f"\n{journal}" if journal else ""))
     if applied.exit_code == ExitCode.ERROR:
