@@ -41,6 +41,10 @@ SPECIFIC: dict[str, dict[Exit, str]] = {
         Exit.FAILED: "a repository is late or tampered with",
     },
     "backup drill": {Exit.OK: "restore verified", Exit.FAILED: "restore failed or could not run"},
+    "backup rollback": {
+        Exit.OK: "rolled back and every client reset",
+        Exit.FAILED: "refused or failed, or a client could not be reset (named)",
+    },
     "netbox check": {Exit.OK: "no drift", Exit.FAILED: "drift between kommuner/ and NetBox"},
     "netbox status": {Exit.OK: "NetBox answers", Exit.FAILED: "NetBox is not usable"},
     "lab status": {Exit.OK: "the lab is up", Exit.FAILED: "the lab is not (fully) up"},

@@ -10,6 +10,7 @@ Layout under `records_dir()`:
     directory/<slug>.json          last reading of the municipality's admin group
     backup/<slug>/latest.json      newest archive of the municipality's repository
     drills/<slug>/<stamp>.json     one file per restore drill
+    rollbacks/<repo>/<stamp>.json  one file per backup rollback (server and clients)
     applies/<id>.json              one file per apply run
     keys/<host>/<kind>.json        a public key read from the host when it was applied
 """
@@ -82,6 +83,20 @@ class DrillRecord(Record):
     detail: str = ""
 
 
+class RollbackRecord(Record):
+    """One rollback of a backup repository after a client deleted archives."""
+
+    repository: str
+    started_at: AwareDatetime
+    transaction: Annotated[int, Field(ge=0)]
+    restores: list[str]
+    archives: Annotated[int, Field(ge=0)]
+    quarantine: str
+    clients_reset: list[str]
+    clients_failed: dict[str, str] = {}
+    duration_s: Annotated[float, Field(ge=0)]
+
+
 class ApplyRecord(Record):
     """One apply run: who changed what on which hosts, from which commit."""
 
@@ -122,6 +137,10 @@ def backup_record_path(slug: str, root: Path | None = None) -> Path:
 
 def drills_dir(slug: str, root: Path | None = None) -> Path:
     return _root(root) / "drills" / slug
+
+
+def rollbacks_dir(repository: str, root: Path | None = None) -> Path:
+    return _root(root) / "rollbacks" / repository
 
 
 def applies_dir(root: Path | None = None) -> Path:
@@ -241,6 +260,36 @@ def write_drill_record(
         detail=detail,
     )
     path = drills_dir(slug, root) / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    return _write(path, record)
+
+
+def write_rollback_record(
+    repository: str,
+    *,
+    started_at: dt.datetime,
+    transaction: int,
+    restores: Iterable[str],
+    archives: int,
+    quarantine: str,
+    clients_reset: Iterable[str],
+    clients_failed: Mapping[str, str],
+    duration_s: float,
+    root: Path | None = None,
+) -> Path:
+    """Add one rollback; kept, never replaced, like drills."""
+    started = _utc(started_at)
+    record = RollbackRecord(
+        repository=repository,
+        started_at=started,
+        transaction=transaction,
+        restores=sorted(restores),
+        archives=archives,
+        quarantine=quarantine,
+        clients_reset=sorted(clients_reset),
+        clients_failed=dict(clients_failed),
+        duration_s=duration_s,
+    )
+    path = rollbacks_dir(repository, root) / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     return _write(path, record)
 
 

@@ -14,13 +14,15 @@ import click
 
 from regionhus.backup.remote import backup_server, server_drill, server_status
 from regionhus.backup.repositories import REGION_REPOSITORY
+from regionhus.backup.rollback import clients_of, server_rollback
+from regionhus.backup.rollback import rollback as run_rollback
 from regionhus.backup.schedule import DEFAULT_GRACE
 from regionhus.backup.status import RepoStatus, classify, expected_schedules
 from regionhus.cli_options import format_option
 from regionhus.config import load_region
 from regionhus.errors import RegionhusError
 from regionhus.inventory import load_inventory
-from regionhus.records import write_backup_record, write_drill_record
+from regionhus.records import write_backup_record, write_drill_record, write_rollback_record
 
 
 @click.group("backup")
@@ -140,3 +142,51 @@ def status(grace_hours: float, fmt: str) -> None:
     if late:
         click.echo(f"late or tampered: {', '.join(late)}", err=True)
         sys.exit(1)
+
+
+@backup.command()
+@click.argument("kommune")
+@click.option(
+    "--to",
+    "transaction",
+    type=click.IntRange(min=0),
+    help="Go back to this transaction instead of the one the guard's alert names.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask before changing anything.")
+def rollback(kommune: str, transaction: int | None, yes: bool) -> None:
+    """Bring back archives a client deleted: roll the repository back on the server, reset
+    every client's borg cache of it, and record it (records/rollbacks/)."""
+    known_repository(kommune)
+    server = backup_server()
+    clients = clients_of(kommune, load_inventory().hosts)
+    plan = server_rollback(server, kommune, transaction, dry_run=True)
+    click.echo(
+        f"{kommune}: back to transaction {plan['transaction']} on {server}; "
+        f"{plan['segments_moved']} newer segment(s) go to quarantine (kept); brings back: "
+        f"{', '.join(plan['restores']) or 'nothing the guard named'}; "
+        f"clients to reset: {', '.join(clients) or 'none'}"
+    )
+    if not yes:
+        click.confirm("Roll back now?", abort=True)
+    done = run_rollback(server, kommune, plan["transaction"], clients)
+    path = write_rollback_record(
+        kommune,
+        started_at=done.started_at,
+        transaction=int(done.server["transaction"]),
+        restores=done.server.get("restores", []),
+        archives=int(done.server["archives"]),
+        quarantine=str(done.server["quarantine"]),
+        clients_reset=done.clients,
+        clients_failed=done.failed,
+        duration_s=done.duration_s,
+    )
+    click.echo(
+        f"{kommune}: rolled back to transaction {done.server['transaction']}, "
+        f"{done.server['archives']} archives, in {done.duration_s} s; moved files: "
+        f"{done.server['quarantine']}; clients reset: {', '.join(sorted(done.clients)) or 'none'}"
+    )
+    click.echo(f"record: {path}")
+    problem = done.problem()
+    if problem:
+        raise RegionhusError(problem)
+    click.echo(f"next: a backup (or wait for the timer), then `regionhus backup drill {kommune}`")
