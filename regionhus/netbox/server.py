@@ -67,6 +67,9 @@ INSTANCES = {
     "dev": Instance("dev", 8470, 0),
     "test": Instance("test", 8471, 2),
     "bench": Instance("bench", 8472, 4),
+    # The production rehearsal's NetBox (tests/lab/test_rehearsal.py): its own, so the
+    # NetBox tests and the rehearsal never reset each other's data.
+    "rehearsal": Instance("rehearsal", 8473, 6),
 }
 
 
