@@ -137,6 +137,13 @@ def test_rollback_moves_newer_segments_and_every_index(tmp_path: Path) -> None:
     assert moving == ["data/0/8", "data/0/9", "hints.9", "index.9", "integrity.9"]
 
 
+def test_rollback_forgets_the_undone_transactions_in_the_log() -> None:
+    log = (RECORDED / "transactions").read_text()
+    kept = rollback.log_upto(log, T2)
+    assert guard.parse_transactions(kept) == [t for t in TXNS if t <= T2]
+    assert kept == "".join(log.splitlines(keepends=True)[: TXNS.index(T2) + 1])
+
+
 def test_rollback_takes_the_alerts_transaction_unless_told(tmp_path: Path) -> None:
     (tmp_path / "notodden.json").write_text(json.dumps(ALERT))
     conf = {"alert_dir": str(tmp_path), "repositories": {"notodden": {"path": "/srv/x"}}}
