@@ -18,6 +18,14 @@ source_option = click.option(
     help="Inventory source (default: REGIONHUS_INVENTORY or auto).",
 )
 
+progress_option = click.option(
+    "--progress/--quiet",
+    "progress",
+    default=None,
+    help="Live progress (host, task, elapsed) on stderr; default: only on a terminal, "
+    "so CI logs stay quiet.",
+)
+
 
 def _json_alias(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
     # `--json` is the old spelling of `--format json`; kept so existing scripts work.

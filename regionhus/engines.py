@@ -12,6 +12,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,23 +168,17 @@ def run_pyinfra_json(
     dry: bool,
     limit: str | None = None,
     source: str = "embedded",
+    on_line: Callable[[str], None] | None = None,
 ) -> EngineRun:
     """pyinfra with --json: `dry` is a plan with change detection and --diff (the diff
-    log is `output`), else an apply whose per-operation results are in `data`."""
+    log is `output`), else an apply whose per-operation results are in `data`.
+    `on_line` sees each line of pyinfra's log as it comes (live progress)."""
     guard_route(source)
     command = [str(BIN / "pyinfra"), "--no-wait", "--json"]
     command += ["--dry", "--diff"] if dry else ["-y"]
     command += _pyinfra_limit(limit)
     command += ["inventory/pyinfra_inventory.py", deploy]
-    proc = subprocess.run(
-        command,
-        cwd=repo_root(),
-        env=engine_env(source),
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    proc = _run_split(command, engine_env(source), on_line)
     try:
         data = _last_json(proc.stdout)
     except ValueError:
@@ -194,6 +190,33 @@ def run_pyinfra_json(
     if code == 0 and (results.get("failed_hosts") or results.get("totals", {}).get("error")):
         code = 1
     return EngineRun(command, code, proc.stderr + proc.stdout[-2000:] * (data is None), data=data)
+
+
+def _run_split(
+    command: list[str], env: dict[str, str], on_line: Callable[[str], None] | None
+) -> subprocess.CompletedProcess[str]:
+    """Run with stdout and stderr apart, handing each stderr line to `on_line` live."""
+    with subprocess.Popen(
+        command,
+        cwd=repo_root(),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        stdout: list[str] = []
+        reader = threading.Thread(target=lambda: stdout.append(proc.stdout.read()), daemon=True)
+        reader.start()
+        stderr = []
+        for line in proc.stderr:
+            stderr.append(line)
+            if on_line is not None:
+                on_line(line)
+        reader.join()
+        code = proc.wait()
+    return subprocess.CompletedProcess(command, code, "".join(stdout), "".join(stderr))
 
 
 def _last_json(stdout: str) -> dict[str, Any]:

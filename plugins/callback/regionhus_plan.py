@@ -1,4 +1,5 @@
-"""Ansible callback: one JSON line per task result per host, for `regionhus plan/apply`.
+"""Ansible callback: one JSON line per task result per host, for `regionhus plan/apply`,
+and one when a host starts a task (`"event": "start"`, for the live progress lines).
 
 Enabled by regionhus.engines with
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import time
 from typing import Any
 
 from ansible import context
@@ -100,14 +102,34 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_play_start(self, play: Any) -> None:
         self._play = play.get_name()
 
-    def _record(self, result: Any, status: str, ignore_errors: bool = False) -> None:
-        task = result._task
-        data = dict(result._result)
+    @staticmethod
+    def _names(task: Any) -> tuple[str, str]:
         role = task._role.get_name() if getattr(task, "_role", None) else ""
         name = task.get_name()
         if role and name.startswith(f"{role} : "):
             name = name[len(role) + 3 :]
+        return role, name
+
+    def v2_runner_on_start(self, host: Any, task: Any) -> None:
+        role, name = self._names(task)
+        self._emit(
+            {
+                "event": "start",
+                "host": host.get_name(),
+                "play": self._play,
+                "task": name,
+                "role": role,
+                "time": time.time(),
+            }
+        )
+
+    def _record(self, result: Any, status: str, ignore_errors: bool = False) -> None:
+        task = result._task
+        data = dict(result._result)
+        role, name = self._names(task)
         record = {
+            "event": "result",
+            "time": time.time(),
             "host": result._host.get_name(),
             "play": self._play,
             "task": name,

@@ -75,12 +75,15 @@ def classify(record: dict[str, Any]) -> tuple[Status | None, str]:
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
+    """The task results (start events are for the progress lines only)."""
     if not path.exists():
         return []
     records = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
-            records.append(json.loads(line))
+            record = json.loads(line)
+            if record.get("event", "result") == "result":
+                records.append(record)
     return records
 
 

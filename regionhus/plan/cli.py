@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from regionhus.cli_options import source_option
+from regionhus.cli_options import progress_option, source_option
 from regionhus.config import load_region
 from regionhus.errors import RegionhusError
 from regionhus.inventory import Inventory, load_inventory
@@ -25,6 +25,7 @@ from regionhus.plan.scope import (
     restrict,
     served_kommuner,
 )
+from regionhus.progress import Progress, wanted
 from regionhus.secrets import require_secrets, required_secrets, vault_file
 from regionhus.transport import transport_for
 from regionhus.vault_check import check_vault_data
@@ -105,6 +106,7 @@ def _explain_scope(scope: Scope, limited: bool) -> None:
     help="Plan only the hosts the files changed since git REF affect (says why for each).",
 )
 @source_option
+@progress_option
 @click.pass_obj
 def plan(
     root: Path,
@@ -114,6 +116,7 @@ def plan(
     out: Path | None,
     ref: str | None,
     source: str | None,
+    progress: bool | None,
 ) -> None:
     """Dry run of the base layer (pyinfra --dry) and the services (ansible-playbook
     --check --diff), merged per municipality and host. Touches nothing.
@@ -133,7 +136,12 @@ def plan(
             result = collect([], scope, inventory, commit=commit, limited=True)
         else:
             result = dry_run(
-                scope, inventory, source=inventory.source, commit=commit, limited=limited
+                scope,
+                inventory,
+                source=inventory.source,
+                commit=commit,
+                limited=limited,
+                progress=Progress(wanted(progress)),
             )
     except RegionhusError as exc:
         click.echo(f"feil: {exc}", err=True)
@@ -187,6 +195,7 @@ def _summary(applied: Plan) -> str:
     help="Apply only the hosts the files changed since git REF affect.",
 )
 @source_option
+@progress_option
 @click.pass_obj
 def apply(
     root: Path,
@@ -198,6 +207,7 @@ def apply(
     full: bool,
     ref: str | None,
     source: str | None,
+    progress: bool | None,
 ) -> None:
     """Show the plan, confirm, apply (base layer, then services), and record it.
 
@@ -208,7 +218,18 @@ def apply(
     host, and names it (the scope guard).
     """
     try:
-        _apply(root, yes, kommuner, hosts, allow_dirty, wait, full, ref, source)
+        _apply(
+            root,
+            yes,
+            kommuner,
+            hosts,
+            allow_dirty,
+            wait,
+            full,
+            ref,
+            source,
+            progress=Progress(wanted(progress)),
+        )
     except RegionhusError as exc:
         click.echo(f"feil: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -224,6 +245,8 @@ def _apply(
     full: bool,
     ref: str | None,
     source: str | None,
+    *,
+    progress: Progress,
 ) -> None:
     dirty = gitinfo.dirty_files(root)
     if dirty and not allow_dirty:
@@ -240,7 +263,14 @@ def _apply(
     commit = gitinfo.head_commit(root) + ("+dirty" if dirty else "")
     started = dt.datetime.now(dt.UTC)
     with apply_lock(who or apply_record.operator(), sorted(scope.hosts), wait=wait):
-        planned = dry_run(scope, inventory, source=inventory.source, commit=commit, limited=limited)
+        planned = dry_run(
+            scope,
+            inventory,
+            source=inventory.source,
+            commit=commit,
+            limited=limited,
+            progress=progress,
+        )
         click.echo(report.render_text(planned, inventory.config))
         if planned.exit_code == ExitCode.ERROR:
             raise RegionhusError("the plan failed; nothing was applied (see above)")
@@ -249,7 +279,14 @@ def _apply(
         runs = []
         if planned.changes() or full:
             _confirm(yes)
-            runs = apply_runs(planned, scope, inventory, source=inventory.source, everything=full)
+            runs = apply_runs(
+                planned,
+                scope,
+                inventory,
+                source=inventory.source,
+                everything=full,
+                progress=progress,
+            )
         else:
             click.echo("Nothing to apply: every host in scope is converged.")
         applied = collect(runs, scope, inventory, commit=commit, limited=limited)

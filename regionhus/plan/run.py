@@ -18,6 +18,7 @@ from regionhus.plan.guard import out_of_scope
 from regionhus.plan.model import Change, HostPlan, Layer, Plan
 from regionhus.plan.report import attribute
 from regionhus.plan.scope import Scope
+from regionhus.progress import Progress
 
 BASE_DEPLOY = "deploys/base.py"
 
@@ -46,11 +47,28 @@ def _error(layer: Layer, run: EngineRun) -> str:
     )
 
 
-def run_base(hosts: list[str], inventory: Inventory, *, dry: bool, source: str) -> LayerRun:
+def run_base(
+    hosts: list[str],
+    inventory: Inventory,
+    *,
+    dry: bool,
+    source: str,
+    progress: Progress | None = None,
+) -> LayerRun:
     if not hosts:
         return LayerRun(Layer.BASE, None, [], {})
+    progress = progress or Progress(enabled=False)
+    progress.say(
+        "base", f"pyinfra {BASE_DEPLOY} {'(dry run) ' if dry else ''}on {len(hosts)} host(s)"
+    )
     started = time.monotonic()
-    run = run_pyinfra_json(BASE_DEPLOY, dry=dry, limit=_limit(hosts, inventory), source=source)
+    run = run_pyinfra_json(
+        BASE_DEPLOY,
+        dry=dry,
+        limit=_limit(hosts, inventory),
+        source=source,
+        on_line=progress.pyinfra_line,
+    )
     run.seconds = time.monotonic() - started
     data = run.data or {}
     if dry:
@@ -60,21 +78,32 @@ def run_base(hosts: list[str], inventory: Inventory, *, dry: bool, source: str) 
     return LayerRun(Layer.BASE, run, changes, unchanged)
 
 
-def run_services(hosts: list[str], inventory: Inventory, *, dry: bool, source: str) -> LayerRun:
+def run_services(
+    hosts: list[str],
+    inventory: Inventory,
+    *,
+    dry: bool,
+    source: str,
+    progress: Progress | None = None,
+) -> LayerRun:
     if not hosts:
         return LayerRun(Layer.SERVICES, None, [], {})
+    progress = progress or Progress(enabled=False)
+    mode = "--check " if dry else ""
+    progress.say("services", f"ansible-playbook {mode}{site_playbook()} on {len(hosts)} host(s)")
     with tempfile.TemporaryDirectory(prefix="regionhus-plan-") as tmp:
         events = Path(tmp) / "events.jsonl"
         started = time.monotonic()
-        run = run_ansible(
-            site_playbook(),
-            check=dry,
-            diff=True,
-            limit=_limit(hosts, inventory),
-            source=source,
-            stream=False,
-            events=events,
-        )
+        with progress.follow_ansible(events):
+            run = run_ansible(
+                site_playbook(),
+                check=dry,
+                diff=True,
+                limit=_limit(hosts, inventory),
+                source=source,
+                stream=False,
+                events=events,
+            )
         run.seconds = time.monotonic() - started
         changes, unchanged = ansible_events.to_changes(ansible_events.read_events(events))
     return LayerRun(Layer.SERVICES, run, changes, unchanged)
@@ -116,28 +145,55 @@ def collect(
     return plan
 
 
-def dry_run(scope: Scope, inventory: Inventory, *, source: str, commit: str, limited: bool) -> Plan:
+def dry_run(
+    scope: Scope,
+    inventory: Inventory,
+    *,
+    source: str,
+    commit: str,
+    limited: bool,
+    progress: Progress | None = None,
+) -> Plan:
     """Both dry runs at once (they only read the hosts), merged into one Plan."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        base = pool.submit(run_base, scope.limit(Layer.BASE), inventory, dry=True, source=source)
+        base = pool.submit(
+            run_base,
+            scope.limit(Layer.BASE),
+            inventory,
+            dry=True,
+            source=source,
+            progress=progress,
+        )
         services = pool.submit(
-            run_services, scope.limit(Layer.SERVICES), inventory, dry=True, source=source
+            run_services,
+            scope.limit(Layer.SERVICES),
+            inventory,
+            dry=True,
+            source=source,
+            progress=progress,
         )
         runs = [base.result(), services.result()]
     return collect(runs, scope, inventory, commit=commit, limited=limited)
 
 
 def apply_runs(
-    plan: Plan, scope: Scope, inventory: Inventory, *, source: str, everything: bool
+    plan: Plan,
+    scope: Scope,
+    inventory: Inventory,
+    *,
+    source: str,
+    everything: bool,
+    progress: Progress | None = None,
 ) -> list[LayerRun]:
     """Apply base, then services (only if base succeeded). Without `everything`, the base
     layer runs only on hosts the plan found pending, and the services layer only if some
     host in scope has pending services work (then on the whole scope: plays may need
     their peers, e.g. a replica DC joining the first)."""
     base_hosts = scope.limit(Layer.BASE) if everything else plan.pending_hosts(Layer.BASE)
-    base = run_base(base_hosts, inventory, dry=False, source=source)
+    base = run_base(base_hosts, inventory, dry=False, source=source, progress=progress)
     if base.run is not None and not base.run.ok:
         return [base]
     pending_services = everything or plan.pending_hosts(Layer.SERVICES)
     services_hosts = scope.limit(Layer.SERVICES) if pending_services else []
-    return [base, run_services(services_hosts, inventory, dry=False, source=source)]
+    services = run_services(services_hosts, inventory, dry=False, source=source, progress=progress)
+    return [base, services]
