@@ -12,7 +12,14 @@ from enum import StrEnum
 from ipaddress import IPv4Address
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 SLUG_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 USERNAME_PATTERN = r"^[a-z][a-z0-9.-]{1,19}$"
@@ -257,9 +264,18 @@ class Access(StrictModel):
 
     bastion: Bastion | None = None
     # Host keys, reviewed by pull request (one `name,address key` line per host).
-    known_hosts: Annotated[str, StringConstraints(pattern=r"^[^/~][^\s]*$")] = (
-        "inventory/known_hosts"
-    )
+    known_hosts: str = "inventory/known_hosts"
+
+    @field_validator("known_hosts")
+    @classmethod
+    def _inside_the_repository(cls, value: str) -> str:
+        parts = value.split("/")
+        if not value or value.startswith(("/", "~")) or ".." in parts or " " in value:
+            raise ValueError(
+                f"known_hosts '{value}' must be a path inside the repository, such as "
+                "inventory/known_hosts: pinned host keys are changed by reviewed commits"
+            )
+        return value
 
 
 class Region(StrictModel):
