@@ -122,3 +122,36 @@ def test_a_change_is_about_the_municipalities_its_changed_lines_name(
     assert guard.concerned(change, inventory.config.kommuner, serves) == {"tinn"}
     by_host = Change("backup1", Layer.SERVICES, "x", Status.CHANGE, items=["vdi-kongsberg-2"])
     assert guard.concerned(by_host, inventory.config.kommuner, serves) == {"kongsberg"}
+
+
+def test_a_scoped_apply_stops_before_touching_a_host(
+    inventory: Inventory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from regionhus.cli import main
+    from regionhus.config import load_region
+    from regionhus.plan import cli as plan_cli
+    from regionhus.secrets import ensure_lab_vault
+
+    monkeypatch.setenv("REGIONHUS_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("REGIONHUS_VAULT_FILE", raising=False)
+    monkeypatch.delenv("REGIONHUS_VAULT_PASSWORD_FILE", raising=False)
+    ensure_lab_vault(load_region())
+    applied: list[object] = []
+
+    class Reachable:  # the hosts are not needed: the plan is the recorded one
+        def preflight(self, hosts: list[str]) -> None: ...
+
+        def who(self, hosts: list[str]) -> str:
+            return "pytest"
+
+    monkeypatch.setattr(plan_cli, "transport_for", lambda inventory: Reachable())
+    monkeypatch.setattr(plan_cli, "dry_run", lambda *a, **k: recorded_plan(inventory))
+    monkeypatch.setattr(plan_cli, "apply_runs", lambda *a, **k: applied.append(a) or [])
+    result = CliRunner().invoke(
+        main, ["apply", "--yes", "--allow-dirty", "--kommune", "kongsberg"], catch_exceptions=False
+    )
+    assert result.exit_code == 1
+    assert applied == []
+    assert "concerns notodden" in result.output and "--kommune notodden" in result.output
