@@ -160,7 +160,9 @@ def read_vault() -> dict[str, Any]:
 
 def _write(purpose: Purpose, data: dict[str, Any]) -> None:
     path, _ = _files(purpose)
-    write_private(path, _vault(purpose).encrypt(yaml.safe_dump(data, sort_keys=True)))
+    # Labelled with its vault ID (format 1.2), so the file says which vault it is.
+    text = yaml.safe_dump(data, sort_keys=True)
+    write_private(path, _vault(purpose).encrypt(text, vault_id=purpose))
 
 
 # --- checking -----------------------------------------------------------------------
