@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from regionhus.backup.remote import run_json
+from regionhus.backup.remote import run_json, transport
 from regionhus.errors import RegionhusError
+from regionhus.transport import Transport
 
 ROLLBACK = "/usr/local/sbin/regionhus-borg-rollback"
 BACKUP_RUN = "/usr/local/sbin/regionhus-backup-run"
@@ -59,22 +60,26 @@ def clients_of(repository: str, hosts: Iterable[Any]) -> list[str]:
 
 
 def server_rollback(
-    server: str, repository: str, transaction: int | None, dry_run: bool
+    server: str,
+    repository: str,
+    transaction: int | None,
+    dry_run: bool,
+    via: Transport | None = None,
 ) -> dict[str, Any]:
     """Run the server script; it prints one JSON object (an `error` key when refused)."""
     argv = [ROLLBACK, repository]
     if transaction is not None:
         argv.append(str(transaction))
     argv += ["--json", "--dry-run" if dry_run else "--yes"]
-    result = run_json(server, argv, ok_codes=(0, 1))
+    result = run_json(server, argv, ok_codes=(0, 1), via=via)
     if "error" in result:
         raise RegionhusError(f"{server}: rollback of {repository} refused: {result['error']}")
     return result
 
 
-def forget_cache(host: str, repository: str) -> list[str]:
+def forget_cache(host: str, repository: str, via: Transport | None = None) -> list[str]:
     """Make `host` forget borg's cache and security data of the repository."""
-    result = run_json(host, [BACKUP_RUN, "--forget-cache", repository])
+    result = run_json(host, [BACKUP_RUN, "--forget-cache", repository], via=via)
     return [str(rid) for rid in result.get("forgot", [])]
 
 
@@ -85,12 +90,15 @@ def rollback(
     still go (the server side is done and cannot wait for an unreachable host)."""
     started_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     began = time.monotonic()
+    via = transport()
     result = RollbackResult(
-        repository, started_at, server_rollback(server, repository, transaction, dry_run=False)
+        repository,
+        started_at,
+        server_rollback(server, repository, transaction, dry_run=False, via=via),
     )
     for host in clients:
         try:
-            result.clients[host] = forget_cache(host, repository)
+            result.clients[host] = forget_cache(host, repository, via=via)
         except RegionhusError as exc:
             result.failed[host] = str(exc)
     result.duration_s = round(time.monotonic() - began, 2)
