@@ -17,7 +17,9 @@ set -u
 pw="Rh-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')-9a"
 samba-tool user delete {user} >/dev/null 2>&1
 samba-tool user create {user} --random-password >/dev/null || exit 2
-( while :; do cat /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null | tr '\0' '\n'; sleep 0.05; done ) > /root/rh-samples &
+( while :; do
+    cat /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null | tr '\0' '\n'; sleep 0.05
+  done ) > /root/rh-samples &
 sampler=$!
 printf '%s\n' "$pw" | python3 /root/rh-setter.py || echo SETTER-FAILED
 printf '%s\n' "$pw" | PASSWD_FD=0 samba-tool user show {user} -H ldap://dc2 -U 'KBR\{user}' \
