@@ -135,6 +135,7 @@ def test_a_scoped_apply_stops_before_touching_a_host(
     from regionhus.secrets import ensure_lab_vault
 
     monkeypatch.setenv("REGIONHUS_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("REGIONHUS_ROOT", str(inventory.config.root))  # other tests move it
     monkeypatch.delenv("REGIONHUS_VAULT_FILE", raising=False)
     monkeypatch.delenv("REGIONHUS_VAULT_PASSWORD_FILE", raising=False)
     ensure_lab_vault(load_region())
