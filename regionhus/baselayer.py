@@ -12,6 +12,7 @@ from ipaddress import IPv4Network
 
 import yaml
 
+from regionhus.errors import RegionhusError
 from regionhus.inventory import REGION, Host, Inventory, Role, load_inventory
 from regionhus.model import Operator
 from regionhus.paths import REPO_ROOT
@@ -46,7 +47,9 @@ ROLE_PORTS: dict[str, list[tuple[str, str, list[str], str]]] = {
         ),
     ],
     Role.VDI: [("clients", "tcp", [rdp_port()], "RDP to the session host")],
-    Role.BACKUP: [("clients", "tcp", ["22"], "borg serve over ssh for backup clients")],
+    # Only the hosts that write to a repository: "clients" (the whole network) would let
+    # every machine on it reach the backup server's sshd, undoing the admin-only rule.
+    Role.BACKUP: [("backup_clients", "tcp", ["22"], "borg serve over ssh for backup clients")],
 }
 
 
@@ -69,13 +72,60 @@ def _networks(inventory: Inventory, host: Host) -> dict[str, str]:
     return {"admin": local, "clients": local}
 
 
+def admin_network_problem(inventory: Inventory) -> str | None:
+    """Why ssh for operators has no declared source, or None.
+
+    The lab's admin address is its bridge. A real region (NetBox) must say where
+    operators come from: guessing the hosts' own subnet would let every machine on it
+    reach sshd on every host."""
+    if inventory.network is not None or inventory.config.region.access.bastion is not None:
+        return None
+    return (
+        f"the inventory ({inventory.source}) has no admin network: declare where operators "
+        "and automation reach the hosts from in region.yml, under access.bastion "
+        "(host, address); ssh is then accepted from that address alone"
+    )
+
+
+def require_admin_network(inventory: Inventory) -> None:
+    problem = admin_network_problem(inventory)
+    if problem:
+        raise RegionhusError(problem)
+
+
+def _backup_clients(inventory: Inventory) -> str | None:
+    """nftables source of the hosts that write to a repository (None: no such host)."""
+    from regionhus.backup.repositories import repositories
+
+    addresses = sorted(
+        {
+            c.address
+            for repo in repositories(inventory.config, inventory.hosts)
+            for c in repo.clients
+        },
+        key=lambda a: tuple(int(part) for part in a.split(".")),
+    )
+    if not addresses:
+        return None
+    if len(addresses) == 1:
+        return f"{addresses[0]}/32"
+    return "{ " + ", ".join(f"{a}/32" for a in addresses) + " }"
+
+
 def firewall_rules(inventory: Inventory, host: Host) -> list[FirewallRule]:
-    sources = _networks(inventory, host)
+    require_admin_network(inventory)
+    sources: dict[str, str | None] = {
+        **_networks(inventory, host),
+        "backup_clients": _backup_clients(inventory),
+    }
     keys = ["base", *host.roles]
     rules: list[FirewallRule] = []
     for key in keys:
         for who, protocol, ports, why in ROLE_PORTS[key]:
-            rule = FirewallRule(sources[who], protocol, tuple(ports), why)
+            source = sources[who]
+            if source is None:
+                continue  # nobody to let in: the port stays closed
+            rule = FirewallRule(source, protocol, tuple(ports), why)
             if rule not in rules:
                 rules.append(rule)
     return rules

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from regionhus.baselayer import require_admin_network
 from regionhus.cli_options import progress_option, source_option
 from regionhus.config import load_region
 from regionhus.errors import RegionhusError
@@ -78,7 +79,9 @@ def _prepare(root: Path, source: str | None) -> Inventory:
     config = load_region(root)
     secrets = require_secrets(config)
     check_vault_data(vault_file(), secrets, required_secrets(config))
-    return load_inventory(root, source, config)
+    inventory = load_inventory(root, source, config)
+    require_admin_network(inventory)
+    return inventory
 
 
 def _explain_scope(scope: Scope, limited: bool) -> None:
