@@ -21,14 +21,13 @@ from regionhus.plan.repo import read_repo
 from regionhus.plan.run import LayerRun, collect
 from regionhus.plan.scope import affected_hosts, kommune_scope
 
-EVENTS = (
-    Path(__file__).resolve().parent.parent / "fixtures" / "plan" / "scope-kongsberg-events.jsonl"
-)
+REPO = Path(__file__).resolve().parents[2]
+EVENTS = REPO / "tests" / "fixtures" / "plan" / "scope-kongsberg-events.jsonl"
 
 
 @pytest.fixture(scope="module")
 def inventory() -> Inventory:
-    return load_inventory(source="embedded")
+    return load_inventory(REPO, "embedded")
 
 
 def recorded_plan(inventory: Inventory, *, kommuner: tuple[str, ...] = ("kongsberg",)):  # type: ignore[no-untyped-def]
@@ -135,10 +134,10 @@ def test_a_scoped_apply_stops_before_touching_a_host(
     from regionhus.secrets import ensure_lab_vault
 
     monkeypatch.setenv("REGIONHUS_STATE_DIR", str(tmp_path))
-    monkeypatch.setenv("REGIONHUS_ROOT", str(inventory.config.root))  # other tests move it
+    monkeypatch.setenv("REGIONHUS_ROOT", str(REPO))  # other tests' --root leaks into the env
     monkeypatch.delenv("REGIONHUS_VAULT_FILE", raising=False)
     monkeypatch.delenv("REGIONHUS_VAULT_PASSWORD_FILE", raising=False)
-    ensure_lab_vault(load_region())
+    ensure_lab_vault(load_region(REPO))
     applied: list[object] = []
 
     class Reachable:  # the hosts are not needed: the plan is the recorded one
