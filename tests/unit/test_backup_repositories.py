@@ -14,6 +14,7 @@ from regionhus.config import load_region
 from regionhus.inventory import load_inventory
 from regionhus.secrets import required_secrets
 
+REPO = Path(__file__).resolve().parents[2]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMgOn0aPwsD2ldPNYmxdv7LH62BZfg8LiotegPbVrh9b"
 
 
@@ -37,7 +38,7 @@ def test_region_repository_settings_come_from_region_yml(region_copy: Path) -> N
 
 
 def test_clients_are_every_host_of_the_region_with_their_recorded_keys(state: Path) -> None:
-    inventory = load_inventory(source="embedded")
+    inventory = load_inventory(REPO, "embedded")
     keys.record("vdi-notodden-1", keys.BACKUP_CLIENT, KEY + " regionhus-backup@vdi-notodden-1")
     repos = by_name(repositories(inventory.config, inventory.hosts, {"vdi-notodden-1": KEY}))
     assert [c.host for c in repos["region"].clients] == ["dc1", "dc2"]
@@ -97,7 +98,7 @@ def test_key_records_survive_and_reject_garbage(state: Path) -> None:
     assert keys.record("backup1", keys.SSH_HOST, KEY + " root@backup1") is True
     assert keys.record("backup1", keys.SSH_HOST, KEY) is False  # same key: no change
     assert keys.recorded_key("backup1", keys.SSH_HOST) == KEY
-    assert load_inventory(source="embedded").backup_server_vars() == {
+    assert load_inventory(REPO, "embedded").backup_server_vars() == {
         "name": "backup1",
         "address": "10.47.0.21",
         "host_key": KEY,
