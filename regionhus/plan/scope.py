@@ -8,9 +8,11 @@
     templates/<t>           the hosts of the deploy and/or roles that render it
     roles/<r>/              the hosts of the plays (under site.yml) that run r
     playbooks/<p>.yml       the hosts its plays target
-    group_vars/, host_vars/ that group's or host's members
-    tests, docs, CI, ...    nothing
+    tests, bench, CI, ...   nothing
     anything else           every host, both layers (not known to be host-neutral)
+
+Every pattern below names files that exist (tests/unit/test_plan_scope.py checks it
+against git), so the lists cannot drift into describing another repository.
 
 Cost follows the change, not the region: a municipality's file brings in its own hosts
 and the fixed set of shared hosts, however many municipalities there are.
@@ -33,18 +35,20 @@ READS_EVERY_KOMMUNE = frozenset({Role.DIRECTORY, Role.BACKUP})
 NEUTRAL = (
     "tests/*",
     "bench/*",
-    "docs/*",
     "*.md",
+    ".ci/*",
     ".github/*",
     ".gitlab-ci.yml",
     ".gitignore",
     "regionhus/reports/*",
     "regionhus/plan/*",
     "regionhus/lab/*",
+    "regionhus/demo.py",
+    "regionhus/progress.py",
+    "regionhus/exitcodes.py",
     "plugins/callback/*",
     "mk/*",
     "Makefile",
-    "seeds/*",
 )
 EVERYTHING = (
     "region.yml",
@@ -53,13 +57,13 @@ EVERYTHING = (
     "regionhus/inventory/*",
     "regionhus/config.py",
     "regionhus/model.py",
+    "regionhus/directory.py",
     "regionhus/netbox/*",
 )
 BASE_ONLY = ("deploys/*", "regionhus/baselayer.py")
-SERVICES_ONLY = ("ansible.cfg", "plugins/*", "collections/*", "requirements.yml")
+SERVICES_ONLY = ("ansible.cfg", "plugins/*")
 KOMMUNE_FILE = re.compile(r"^kommuner/(?P<slug>[a-z0-9-]+)\.ya?ml$")
 ROLE_FILE = re.compile(r"^roles/(?P<role>[^/]+)/")
-VARS_FILE = re.compile(r"^(?:playbooks/)?(?P<kind>group|host)_vars/(?P<name>[^/.]+)")
 
 
 @dataclass
@@ -184,12 +188,6 @@ def _one(scope: Scope, path: str, ctx: _Context) -> None:
             scope.add(host, [Layer.SERVICES], f"{path}: role {role['role']} ({where})")
         if not found:
             scope.notes.append(f"{path}: role {role['role']} is not run by {SITE}")
-    elif found_vars := VARS_FILE.match(path):
-        name = found_vars["name"]
-        members = ctx.groups.get(name, []) if found_vars["kind"] == "group" else [name]
-        members = ctx.names if name == "all" else members
-        for host in (m for m in members if m in ctx.names):
-            scope.add(host, [Layer.SERVICES], f"{path}: variables of {name}")
     elif path.startswith("playbooks/"):
         for play in ctx.repo.plays_in(path):
             for host in resolve_pattern(play.hosts, ctx.groups, ctx.names):
