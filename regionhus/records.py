@@ -8,6 +8,7 @@ add fields without breaking older readers; the keys below are the contract.
 Layout under `records_dir()`:
 
     directory/<slug>.json          last reading of the municipality's admin group
+    directory/region.json          ... of the regional group (rights in every municipality)
     backup/<slug>/latest.json      newest archive of the municipality's repository
     drills/<slug>/<stamp>.json     one file per restore drill
     rollbacks/<repo>/<stamp>.json  one file per backup rollback (server and clients)
