@@ -122,11 +122,16 @@ def inventory(root: Path, fmt: str, source: str | None) -> None:
 
 
 @main.command()
-def demo() -> None:
-    """The main job on the embedded default: lab up, apply, verify, report."""
+@click.option(
+    "--full", is_flag=True, help="Verify with every lab test and matrix (as `make test` does)."
+)
+@click.option("--quiet", is_flag=True, help="Only the steps and their results, no progress.")
+def demo(full: bool, quiet: bool) -> None:
+    """The main job on the embedded default: lab up, apply, verify, first backups and
+    drills, report. Shows live progress; the heavy matrices only with --full."""
     from regionhus.demo import run_demo
 
-    run_demo()
+    run_demo(full=full, quiet=quiet)
 
 
 main.add_command(backup)

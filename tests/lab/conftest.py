@@ -30,10 +30,49 @@ def _lab_running() -> bool:
     return status.returncode == 0
 
 
+# The quick checks `regionhus demo` runs: every service answers as declared, read-only.
+# Everything else in tests/lab is "heavy" (matrices, faults, idempotence, drills): it
+# runs in `make test` and `regionhus demo --full`. An allowlist, so a new lab test is
+# heavy until someone decides it belongs in the operator's quick look.
+QUICK_CHECKS = {
+    "test_base.py": {
+        "test_hostname_and_hosts_entries",
+        "test_operators_have_accounts_and_keys",
+        "test_municipal_operators_of_others_have_no_account",
+        "test_sshd_settings_in_effect",
+        "test_firewall_loaded_with_only_the_roles_ports",
+        "test_journal_is_persistent_and_upgrades_unattended",
+    },
+    "test_directory.py": {
+        "test_only_samba_ad_dc_runs",
+        "test_dc_serves_ldap_kerberos_dns",
+        "test_replication_has_no_failures",
+        "test_tenants_exist_as_declared",
+        "test_planned_and_ended_municipalities",
+        "test_admin_group_records_for_the_audit",
+    },
+    "test_vdi.py": {
+        "test_xrdp_listens_with_the_managed_certificate",
+        "test_joined_to_the_domain",
+        "test_login_rule_in_effect",
+    },
+    "test_backup.py": {"test_repository_owner_and_mode", "test_timers_active"},
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "heavy: lab matrices, faults and repeated applies (skipped by a quick demo)"
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/lab/" in str(item.fspath):
             item.add_marker(pytest.mark.lab)
+            name = getattr(item, "originalname", item.name)
+            if name not in QUICK_CHECKS.get(item.fspath.basename, set()):
+                item.add_marker(pytest.mark.heavy)
 
 
 @pytest.fixture(scope="session")
