@@ -490,9 +490,20 @@ def _backup_evidence(ctx: _Context, kommune: Kommune) -> BackupEvidence:
         restore_time_hours=sla.restore_time_hours,
     )
     # Only a delivered service is held to its schedule; ended ones keep data unchanged.
-    if state == "active":
+    # A repository no host of the inventory writes to, and never written, has nothing to
+    # back up or restore yet: said as it is, not as a late backup or a missing drill.
+    # Once written, it is held to its schedule (a writer that went away stops backups).
+    if state == "active" and (record is not None or _has_writer(ctx, kommune.slug)):
         _check_backup(ctx, kommune, evidence, last)
+    elif state == "active":
+        ctx.flag(Severity.INFO, "backup.no_client", kommune.slug, "f_backup_no_client")
     return evidence
+
+
+def _has_writer(ctx: _Context, slug: str) -> bool:
+    """Whether some host of the inventory backs up to the municipality's repository (the
+    same clients the backup server authorises, regionhus.backup.repositories)."""
+    return any(r.name == slug and r.clients for r in ctx.inventory.backup_repositories)
 
 
 def _drill(record: DrillRecord) -> Drill:

@@ -242,6 +242,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Erklært operatør {user} er ikke medlem av {group}.",
         "Declared operator {user} is not a member of {group}.",
     ),
+    "f_backup_no_client": (
+        "Ingen vert i inventaret tar sikkerhetskopi til kommunens depot ennå (ingen "
+        "VDI-vert); det er ingenting å kopiere eller gjenopprette.",
+        "No host in the inventory backs up to the municipality's repository yet (no VDI "
+        "host); there is nothing to copy or restore.",
+    ),
     "f_regional_not_read": (
         "Den regionale gruppen {group} er ikke lest fra katalogen (ingen registrering i "
         "{path}): regionale operatørers rettigheter i kommunene er ikke bekreftet.",

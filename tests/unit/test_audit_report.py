@@ -247,3 +247,11 @@ def test_unread_regional_group_is_said(inventory, tmp_path: Path) -> None:  # ty
     ]
     notodden = next(k for k in report.kommuner if k.slug == "notodden")
     assert notodden.admin.regional is not None and not notodden.admin.regional.read
+
+
+def test_repository_nobody_writes_to_is_said_not_flagged_late(inventory, records: Path) -> None:  # type: ignore[no-untyped-def]
+    """Flesberg takes backup but has no VDI host in the lab region and no record: nothing
+    is late or unproven, and the report says there is nothing to back up yet."""
+    flesberg = codes(report_for(inventory, records), "flesberg")
+    assert flesberg.get("backup.no_client") == Severity.INFO
+    assert "backup.no_record" not in flesberg and "drill.missing" not in flesberg
