@@ -10,6 +10,8 @@ import datetime as dt
 import itertools
 import json
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -92,11 +94,12 @@ def test_timers_active() -> None:
     for host, repo in CLIENTS.items():
         state = run_on(host, f"systemctl is-active regionhus-backup@{repo}.timer", check=False)
         assert state.stdout.strip() == "active", host
-    for repo, kind in itertools.product(WRITERS, ["guard", "prune"]):
-        state = run_on(
-            SERVER, f"systemctl is-active regionhus-borg-{kind}@{repo}.timer", check=False
-        )
-        assert state.stdout.strip() == "active", f"{kind}@{repo}"
+    for repo, unit in itertools.product(
+        WRITERS, ["guard@{}.timer", "prune@{}.timer", "guard@{}.path"]
+    ):
+        name = "regionhus-borg-" + unit.format(repo)
+        state = run_on(SERVER, f"systemctl is-active {name}", check=False)
+        assert state.stdout.strip() == "active", name
 
 
 def test_backup_then_drill_passes() -> None:
@@ -175,3 +178,64 @@ def test_late_municipality_is_reported() -> None:
         run_backup(host)
     result = CliRunner().invoke(backup, ["status"])
     assert result.exit_code == 0, result.output
+
+
+def alert_of(repo: str) -> dict | None:
+    text = run_on(SERVER, f"cat /var/lib/regionhus-backup/alerts/{repo}.json", check=False)
+    return json.loads(text.stdout) if text.returncode == 0 else None
+
+
+def wait_for(condition: Callable[[], object], what: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(2)
+
+
+def test_create_then_delete_inside_one_window_then_one_command_rollback() -> None:
+    host, repo = "vdi-notodden-1", "notodden"
+    run_backup(host)
+    assert guard("check", repo) == 0
+    probe = f"{host}-probe-{int(time.time())}"
+    # Nothing triggers the guard between the create and the delete (path unit stopped):
+    # everything happens inside one window, as between two timer runs.
+    run_on(SERVER, f"systemctl stop regionhus-borg-guard@{repo}.path")
+    try:
+        assert client_borg(host, repo, f"create {url(repo)}::{probe} /etc/hostname")[0] == 0
+        assert client_borg(host, repo, f"delete {url(repo)}::{probe}")[0] == 0
+    finally:
+        run_on(SERVER, f"systemctl start regionhus-borg-guard@{repo}.path")
+    assert probe not in archive_names(repo)
+    assert guard("check", repo) == 3
+    alert = alert_of(repo)
+    assert alert is not None and alert["missing"] == [probe]
+    # One command: server rollback, every client's cache reset, a record.
+    result = CliRunner().invoke(backup, ["rollback", repo, "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "clients reset: vdi-notodden-1" in result.output
+    assert probe in archive_names(repo)
+    record = json.loads(Path(result.output.split("record: ")[1].split()[0]).read_text())
+    assert record["restores"] == [probe] and record["clients_reset"] == [host]
+    # The client's next backup works without anyone touching it (borg exit 2 before).
+    run_backup(host)
+    assert guard("check", repo) == 0
+    drilled = CliRunner().invoke(backup, ["drill", repo])
+    assert drilled.exit_code == 0, drilled.output
+
+
+def test_the_guard_looks_after_every_client_commit_by_itself() -> None:
+    host, repo = "vdi-notodden-1", "notodden"
+    assert guard("check", repo) == 0
+    probe = f"{host}-probe-{int(time.time())}"
+    assert client_borg(host, repo, f"create {url(repo)}::{probe} /etc/hostname")[0] == 0
+
+    def guard_saw_probe() -> bool:
+        state = run_on(SERVER, f"cat /var/lib/regionhus-backup/state/{repo}.json").stdout
+        return probe in json.loads(state)["archives"]
+
+    wait_for(guard_saw_probe, "the guard ran after the client's create")
+    assert client_borg(host, repo, f"delete {url(repo)}::{probe}")[0] == 0
+    wait_for(lambda: alert_of(repo), "the guard's alert after the client's delete")
+    assert alert_of(repo)["missing"] == [probe]  # type: ignore[index]
+    # The probe held nothing of the municipality's: accept instead of rolling back.
+    assert guard("accept", repo) == 0
