@@ -409,7 +409,7 @@ def test_planned_and_ended_municipalities(
 
 
 def test_admin_group_records_for_the_audit(
-    tenants: list[dict[str, Any]], directory_applied: EngineRun
+    region: RegionConfig, tenants: list[dict[str, Any]], directory_applied: EngineRun
 ) -> None:
     from regionhus.records import DirectoryRecord, directory_record_path, load_record
 
@@ -418,6 +418,10 @@ def test_admin_group_records_for_the_audit(
         assert record.admin_group == f"{t['slug']}-admins"
         assert record.members == sorted(t["users"])
         assert record.source == "dc1"
+    # The regional operators' rights: the regional group, read on the same DC.
+    regional = load_record(directory_record_path("region"), DirectoryRecord)
+    assert regional.admin_group == "region-admins"
+    assert regional.members == sorted(o.username for o in region.regional_operators)
 
 
 # --- isolation: real LDAP operations --------------------------------------------------
