@@ -34,6 +34,12 @@ from regionhus.validate import validate_tree
 console = Console(width=None if sys.stdout.isatty() else 140)
 
 
+class UsageError(click.UsageError):
+    """click's usage error (same message and usage line) with exit code 64."""
+
+    exit_code = Exit.USAGE
+
+
 class RegionhusGroup(click.Group):
     """Turns RegionhusError into a clean message and its exit code, and a usage error
     (click's 2) into 64, so no mistyped option can read as "changes pending"."""
@@ -42,15 +48,13 @@ class RegionhusGroup(click.Group):
         try:
             return super().make_context(*args, **kwargs)
         except click.UsageError as exc:
-            exc.exit_code = Exit.USAGE
-            raise
+            raise UsageError(exc.format_message(), exc.ctx) from exc
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            exc.exit_code = Exit.USAGE
-            raise
+            raise UsageError(exc.format_message(), exc.ctx) from exc
         except RegionhusError as exc:
             click.echo(f"feil: {exc}", err=True)
             sys.exit(exc.exit_code)

@@ -84,7 +84,8 @@ def record_members(
     paths = []
     for slug, entry in sorted(members.items()):
         group = str(entry.get("admin_group") or admin_group(slug))
-        names = [str(m) for m in entry.get("members") or []]  # type: ignore[union-attr]
+        listed = entry.get("members")
+        names = [str(m) for m in listed] if isinstance(listed, list) else []
         removed = list(entry.get("removed") or [])  # type: ignore[call-overload]
         paths.append(
             write_directory_record(

@@ -206,8 +206,9 @@ def _run_split(
         stdin=subprocess.DEVNULL,
     ) as proc:
         assert proc.stdout is not None and proc.stderr is not None
+        pipe = proc.stdout
         stdout: list[str] = []
-        reader = threading.Thread(target=lambda: stdout.append(proc.stdout.read()), daemon=True)
+        reader = threading.Thread(target=lambda: stdout.append(pipe.read()), daemon=True)
         reader.start()
         stderr = []
         for line in proc.stderr:

@@ -71,6 +71,7 @@ def run_base(
     )
     run.seconds = time.monotonic() - started
     data = run.data or {}
+    unchanged: dict[str, int]
     if dry:
         changes, unchanged = pyinfra_events.plan_changes(data, run.output), {}
     else:
