@@ -114,6 +114,22 @@ def name_problem(name: str) -> str | None:
     return None
 
 
+def person_name_problem(name: str) -> str | None:
+    """Why an operator's name cannot be written to the hosts' /etc/passwd, or None.
+
+    The name becomes the account's comment (GECOS): ':' ends the field, ',' starts
+    GECOS sub-fields, and a control character (a line break) breaks the file or useradd.
+    """
+    for char in name:
+        if unicodedata.category(char)[0] == "C":
+            return "the name contains a line break or control character"
+        if char in ":,\\":
+            return f"the character {char!r} is not allowed in a person's name"
+    if name != name.strip():
+        return "the name has leading or trailing spaces"
+    return None
+
+
 def normal_name(name: str) -> str:
     """The name as written to AD: NFC, so that NFD input gives the same OU."""
     return unicodedata.normalize("NFC", name)

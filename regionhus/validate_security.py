@@ -17,6 +17,7 @@ from regionhus.names import (
     RESERVED_SLUGS,
     name_problem,
     ou_key,
+    person_name_problem,
     username_reserved,
 )
 from regionhus.sshkeys import BadKey, check_public_key
@@ -81,6 +82,15 @@ def _operator_findings(tree: ParsedTree, root: Path) -> Iterator[Finding]:
                 (*base, index, "username"),
                 f"username '{op.username}' is reserved: {reserved}",
                 "use the person's own account name, e.g. kbg.ola",
+            )
+        name_problem_ = person_name_problem(op.name)
+        if name_problem_:
+            yield _at(
+                rel,
+                doc,
+                (*base, index, "name"),
+                name_problem_,
+                "write the person's name as it should appear, e.g. Kari Nordmann",
             )
         if op.ssh_public_key is not None:
             try:
