@@ -341,12 +341,15 @@ def migrate(inst: Instance) -> None:
 
 # Runs inside the NetBox venv (Django set up by `netbox shell -c`): creates the admin user
 # and, when asked, a fresh v2 token whose plaintext is printed once.
+# The admin password comes on stdin: a `-c` argument is visible to every local user
+# in the process list (/proc/<pid>/cmdline) for as long as the shell runs.
 BOOTSTRAP = """
 from users.models import Token, User
 import json
+import sys
 u, _ = User.objects.get_or_create(username={user!r}, defaults={{'is_superuser': True}})
 u.is_superuser = True; u.is_active = True
-u.set_password({password!r}); u.save()
+u.set_password(sys.stdin.readline().rstrip("\\n")); u.save()
 if {new_token}:
     Token.objects.filter(user=u, description='regionhus').delete()
     t = Token(user=u, description='regionhus', write_enabled=True)
@@ -365,9 +368,8 @@ def bootstrap_admin(inst: Instance, *, new_token: bool) -> None:
         "shell",
         "--no-imports",
         "-c",
-        BOOTSTRAP.format(
-            user=ADMIN_USER, password=_secrets()["admin_password"], new_token=new_token
-        ),
+        BOOTSTRAP.format(user=ADMIN_USER, new_token=new_token),
+        stdin=_secrets()["admin_password"] + "\n",
     )
     for line in out.splitlines():
         if line.startswith("TOKEN="):

@@ -102,3 +102,23 @@ def test_a_task_that_reads_a_secret_on_stdin_is_not_logged(where: str, task: dic
     )
     if stdin and SECRET_VAR.search(str(stdin)):
         assert task.get("no_log") is True, f"{where}: {task.get('name')} must set no_log"
+
+
+def test_netbox_admin_password_goes_on_stdin_not_the_command_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from regionhus.netbox import server
+
+    monkeypatch.setenv("REGIONHUS_STATE_DIR", str(tmp_path))
+    password = server._secrets()["admin_password"]
+    calls: list[tuple[tuple[str, ...], str | None]] = []
+
+    def manage(inst: object, *args: str, stdin: str | None = None) -> str:
+        calls.append((args, stdin))
+        return ""
+
+    monkeypatch.setattr(server, "manage", manage)
+    server.bootstrap_admin(server.instance("test"), new_token=False)
+    [(args, stdin)] = calls
+    assert not any(password in arg for arg in args)
+    assert stdin == password + "\n"
