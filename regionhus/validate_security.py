@@ -8,7 +8,7 @@ person under two usernames, and the embedded host list. Each returns `Finding`s.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from regionhus.model import Kommune, Operator, Region
@@ -32,7 +32,9 @@ def _at(rel: str, doc: YamlDocument, loc: Loc, message: str, hint: str) -> Findi
     return Finding(rel, doc.line_of(loc), ".".join(map(str, loc)), message, hint)
 
 
-def _slug_findings(rel: str, doc: YamlDocument, kommune: Kommune, region: Region | None):
+def _slug_findings(
+    rel: str, doc: YamlDocument, kommune: Kommune, region: Region | None
+) -> Iterator[Finding]:
     slug = kommune.slug
     if slug in RESERVED_SLUGS or (region is not None and slug == region.slug):
         yield _at(
@@ -162,6 +164,3 @@ def ssh_key_message(value: object) -> str | None:
     except BadKey as exc:
         return str(exc)
     return None
-
-
-__all__: Iterable[str] = ["security_findings", "ssh_key_message"]
