@@ -65,8 +65,9 @@ _ACCOUNTS = """
 SYSTEM_ACCOUNTS = frozenset(_ACCOUNTS.split())
 # Prefixes and suffixes of accounts the region or Debian create per instance:
 # borg-<slug> (backup users), <slug>-admins and <slug>-vdi-users (AD groups, which
-# share the sAMAccountName namespace with users), systemd-* and debian-* service users.
-RESERVED_PREFIXES = ("borg-", "systemd-", "debian-", "regionhus", "samba-", "xrdp-")
+# share the sAMAccountName namespace with users), systemd-* and debian-* service users,
+# and dns-<dc> (the account Samba creates for each DC's DNS service).
+RESERVED_PREFIXES = ("borg-", "systemd-", "debian-", "regionhus", "samba-", "xrdp-", "dns-")
 RESERVED_SUFFIXES = ("-admins", "-vdi-users")
 
 
