@@ -17,7 +17,7 @@ from regionhus.config import RegionConfig, load_region
 from regionhus.directory import directory_vars
 from regionhus.errors import InvalidConfiguration
 from regionhus.inventory.connection import connection_vars
-from regionhus.inventory.hosts import REGION, Host, Network
+from regionhus.inventory.hosts import REGION, Host, Network, Role
 from regionhus.inventory.sources import make_source
 from regionhus.model import Kommune, ServiceName
 from regionhus.validate import Finding
@@ -215,6 +215,16 @@ def check_hosts(hosts: list[Host], network: Network | None, config: RegionConfig
                 "address",
                 f"{host.name}: {host.address} is reserved in the lab network",
                 "choose another address",
+            )
+        # A host that joins AD gets a computer account named after its first 15
+        # characters (NetBIOS): two longer names could share one account.
+        if {Role.DIRECTORY, Role.VDI} & set(host.roles) and len(host.name) > 15:
+            add(
+                index,
+                "name",
+                f"host name '{host.name}' is {len(host.name)} characters; a host that joins "
+                "AD may have at most 15 (its NetBIOS computer name)",
+                "shorten it to 15 characters",
             )
     return findings
 

@@ -58,3 +58,12 @@ def test_the_backup_server_opens_ssh_only_to_its_clients(lab: Inventory, source:
     for source_text in sources:
         for part in source_text.strip("{} ").split(", "):
             assert IPv4Network(part).prefixlen == 32, sources
+
+
+def test_a_netbox_host_that_joins_ad_with_a_long_name_is_refused(lab: Inventory) -> None:
+    from regionhus.inventory.build import check_hosts
+
+    long = lab.host("vdi-kongsberg-1").model_copy(update={"name": "vdi-kongsberg-pool-1"})
+    findings = check_hosts([long], None, lab.config, "NetBox")
+    assert [f.field for f in findings] == ["hosts.0.name"]
+    assert "NetBIOS" in findings[0].message
