@@ -10,6 +10,7 @@ by the playbook when the account is created; lab only).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shlex
 import subprocess
@@ -517,19 +518,56 @@ def _tenant_module(args: dict[str, Any], check: bool = False) -> dict[str, Any]:
     return json.loads(proc.stdout.split("=>", 1)[1])
 
 
+ACES_OF = r"""
+import sys
+import ldb
+from samba.auth import system_session
+from samba.dcerpc import security
+from samba.ndr import ndr_unpack
+from samba.param import LoadParm
+from samba.samdb import SamDB
+
+lp = LoadParm()
+lp.load_default()
+db = SamDB(url="/var/lib/samba/private/sam.ldb", session_info=system_session(), lp=lp)
+base = str(db.domain_dn())
+group = db.search(base=base, scope=ldb.SCOPE_SUBTREE, attrs=["objectSid"],
+                  expression="(sAMAccountName=%s)" % sys.argv[2])[0]
+sid = ndr_unpack(security.dom_sid, group["objectSid"][0])
+res = db.search(base=sys.argv[1] + "," + base, scope=ldb.SCOPE_BASE,
+                attrs=["nTSecurityDescriptor"], controls=["sd_flags:1:4"])
+sd = ndr_unpack(security.descriptor, res[0]["nTSecurityDescriptor"][0])
+print(sum(1 for ace in sd.dacl.aces if ace.trustee == sid))
+"""
+
+
+def _aces_of(ou: str, group: str) -> int:
+    """Explicit and inherited ACEs naming `group` on the OU (dc1's own database)."""
+    _push("dc1", "/root/aces_of.py", ACES_OF)
+    out = run_on("dc1", f"python3 /root/aces_of.py {shlex.quote(ou)} {shlex.quote(group)}")
+    return int(out.stdout.strip())
+
+
 def test_leaving_municipality_is_disabled_and_kept(
     region: RegionConfig, secrets: dict[str, Any], directory_applied: EngineRun
 ) -> None:
-    """A throw-away municipality goes active -> ended: accounts disabled, OU and groups kept."""
+    """A throw-away municipality: an operator removed (disabled, day noted), then it leaves
+    (accounts disabled, delegation entries removed, OU and groups kept)."""
     suffix = region.region.directory.realm.lower()
     password = secrets["vault_directory_operator_password"]
+    leaver = {"username": "probe.leaver", "name": "Probe Leaver", "email": ""}
+    gone = {"username": "probe.gone", "name": "Probe Gone", "email": ""}
     tenant = {
         "ou": "OU=Probe Leaving,OU=Kommuner",
         "upn_suffix": suffix,
         "initial_password": password,
-        "users": [{"username": "probe.leaver", "name": "Probe Leaver", "email": ""}],
+        "users": [leaver, gone],
         "groups": [
-            {"name": "probe-leaving-admins", "members": ["probe.leaver"], "protected": True}
+            {
+                "name": "probe-leaving-admins",
+                "members": ["probe.gone", "probe.leaver"],
+                "protected": True,
+            }
         ],
         "delegate_group": "probe-leaving-admins",
     }
@@ -543,13 +581,33 @@ def test_leaving_municipality_is_disabled_and_kept(
         created = _tenant_module(tenant)
         assert created["changed"]
         assert _tenant_module(tenant)["changed"] is False
-        predicted = _tenant_module({**tenant, "state": "disabled"}, check=True)
-        assert predicted["changes"] == ["~ user probe.leaver: disable"]
-        ended = _tenant_module({**tenant, "state": "disabled"})
-        assert ended["changes"] == ["~ user probe.leaver: disable"]
+        # probe.gone leaves the declared operators: disabled, the day written on the account.
+        fewer = {
+            **tenant,
+            "users": [leaver],
+            "groups": [{**tenant["groups"][0], "members": ["probe.leaver"]}],
+        }
+        today = dt.datetime.now(dt.UTC).date().isoformat()
+        removed = _tenant_module(fewer)
+        assert (
+            "~ user probe.gone: disable (removed from the declared operators)" in removed["changes"]
+        )
+        assert "- member probe.gone of probe-leaving-admins" in removed["changes"]
+        assert removed["removed"] == [
+            {"username": "probe.gone", "name": "Probe Gone", "disabled_on": today}
+        ]
+        again = _tenant_module(fewer)
+        assert again["changed"] is False and again["removed"] == removed["removed"]
+        assert _aces_of("OU=Probe Leaving,OU=Kommuner", "probe-leaving-admins") == 4
+        predicted = _tenant_module({**fewer, "state": "disabled"}, check=True)
+        assert predicted["changes"][0] == "~ user probe.leaver: disable"
+        assert predicted["changes"][1].startswith("- acl delegation on OU=Probe Leaving,")
+        ended = _tenant_module({**fewer, "state": "disabled"})
+        assert ended["changes"] == predicted["changes"]
         assert ended["ou_exists"] is True
         assert ended["members"] == {"probe-leaving-admins": ["probe.leaver"]}
-        assert _tenant_module({**tenant, "state": "disabled"})["changed"] is False
+        assert _tenant_module({**fewer, "state": "disabled"})["changed"] is False
+        assert _aces_of("OU=Probe Leaving,OU=Kommuner", "probe-leaving-admins") == 0
         state = run_probe(
             "dc1",
             _probe_cfg(
@@ -560,13 +618,14 @@ def test_leaving_municipality_is_disabled_and_kept(
                     {
                         "slug": "probe-leaving",
                         "name": "Probe Leaving",
-                        "users": ["probe.leaver"],
+                        "users": ["probe.leaver", "probe.gone"],
                         "groups": ["probe-leaving-admins"],
                     }
                 ],
             ),
         )["probe-leaving"]
         assert state["ou"] and state["users"]["probe.leaver"]["disabled"]
+        assert state["users"]["probe.gone"]["disabled"]
         assert state["groups"]["probe-leaving-admins"]["members"] == ["probe.leaver"]
     finally:
         run_on("dc1", cleanup)

@@ -13,8 +13,14 @@ description:
   - With I(state=present) it creates the OU and its sub-OUs, the declared users (the
     password is set only when an account is created), the groups with their members, and
     the delegation ACEs for the tenant's admin group.
-  - With I(state=disabled) it creates nothing and disables every user account under the
-    tenant's OU, if the OU exists. An OU is never deleted by this module.
+  - Declared users are marked (C(employeeType=regionhus-operator)). A marked account under
+    the users OU that is no longer declared (an operator removed from kommuner/) is
+    disabled, and the day it was disabled is written to its description; the module
+    returns every such account in I(removed). Accounts the tenant made itself are never
+    touched in state present.
+  - With I(state=disabled) (the tenant has left) it creates nothing, disables every user
+    account under the tenant's OU and removes the delegation ACEs of I(delegate_group)
+    from the OU, if the OU exists. An OU is never deleted by this module.
   - Supports check mode and diff mode (a list of the changes that are or would be made).
 options:
   ou:
@@ -113,13 +119,26 @@ ou_exists:
   description: Whether the tenant's OU exists after the run.
   type: bool
   returned: always
+removed:
+  description: Marked operator accounts no longer declared, with the day they were disabled.
+  type: list
+  elements: dict
+  returned: always
 """
 
+import datetime  # noqa: E402
+import re  # noqa: E402
 import traceback  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 UF_ACCOUNTDISABLE = 0x2
+# Marks the accounts this module made for declared operators, so one removed from
+# kommuner/ can be told apart from the accounts the municipality makes itself.
+MARKER_ATTR = "employeeType"
+MARKER = "regionhus-operator"
+REMOVED_NOTE = "regionhus: fjernet som operatør {day}; kontoen er sperret"
+REMOVED_DAY = re.compile(r"regionhus: fjernet som operatør (\d{4}-\d{2}-\d{2})")
 CLASS_USER = "bf967aba-0de6-11d0-a285-00aa003049e2"
 CLASS_GROUP = "bf967a9c-0de6-11d0-a285-00aa003049e2"
 
@@ -244,8 +263,9 @@ class Tenant:
             "sn": surname,
             "mail": user["email"] or "",
             "userPrincipalName": f"{username}@{self.p['upn_suffix']}",
+            MARKER_ATTR: MARKER,
         }
-        attrs = [*wanted, "userAccountControl"]
+        attrs = [*wanted, "userAccountControl", "description"]
         msg = self.find(username, attrs)
         users_dn = self.dn(ou)
         if msg is None:
@@ -286,6 +306,12 @@ class Tenant:
                     f"~ user {username}: {attr} {current!r} -> {value!r}",
                     lambda a=attr, v=vals, f=flag: self.modify(dn, a, v, f),
                 )
+        if REMOVED_DAY.match(self.first(msg, "description")):
+            # Declared again: the note of an earlier removal no longer holds.
+            self.change(
+                f"~ user {username}: clear removal note",
+                lambda: self.modify(dn, "description", [], self.ldb.FLAG_MOD_DELETE),
+            )
         if int(self.first(msg, "userAccountControl") or 0) & UF_ACCOUNTDISABLE:
             self.change(
                 f"~ user {username}: enable",
@@ -384,6 +410,73 @@ class Tenant:
         desc = self.security.descriptor.from_sddl("D:" + ace, self.domain_sid)
         return self.canonical(desc.as_sddl(self.domain_sid))
 
+    def disable_removed(self, users_dn: str, declared: set[str]) -> list[dict]:
+        """Disable marked operator accounts no longer declared; report all of them."""
+        if not self.exists(users_dn) or users_dn in self.planned:
+            return []
+        res = self.db.search(
+            base=users_dn,
+            scope=self.ldb.SCOPE_SUBTREE,
+            expression=f"(&(objectClass=user)({MARKER_ATTR}={MARKER}))",
+            attrs=["sAMAccountName", "userAccountControl", "description", "displayName"],
+        )
+        today = datetime.datetime.now(datetime.UTC).date().isoformat()
+        removed = []
+        for msg in res:
+            name = self.first(msg, "sAMAccountName")
+            if name.lower() in declared:
+                continue
+            noted = REMOVED_DAY.match(self.first(msg, "description"))
+            day = noted.group(1) if noted else today
+            dn = str(msg.dn)
+            if int(self.first(msg, "userAccountControl") or 0) & UF_ACCOUNTDISABLE == 0:
+                self.change(
+                    f"~ user {name}: disable (removed from the declared operators)",
+                    lambda n=name: self.db.disable_account(
+                        f"(sAMAccountName={self.ldb.binary_encode(n)})"
+                    ),
+                )
+            if not noted:
+                self.change(
+                    f"~ user {name}: note removal {day}",
+                    lambda d=dn, v=day: self.modify(
+                        d, "description", [REMOVED_NOTE.format(day=v)], self.ldb.FLAG_MOD_REPLACE
+                    ),
+                )
+            removed.append(
+                {"username": name, "name": self.first(msg, "displayName"), "disabled_on": day}
+            )
+        return sorted(removed, key=lambda r: r["username"])
+
+    def remove_aces(self, dn: str, sid: str, what: str) -> None:
+        """Remove the explicit ACEs that name `sid` from dn's DACL."""
+        control = [f"sd_flags:1:{self.security.SECINFO_DACL}"]
+        res = self.db.search(
+            base=dn, scope=self.ldb.SCOPE_BASE, attrs=["nTSecurityDescriptor"], controls=control
+        )
+        sd = self.ndr_unpack(self.security.descriptor, res[0]["nTSecurityDescriptor"][0])
+        trustee = self.security.dom_sid(sid)
+        found = [
+            ace
+            for ace in sd.dacl.aces
+            if not ace.flags & self.security.SEC_ACE_FLAG_INHERITED_ACE and ace.trustee == trustee
+        ]
+        if not found:
+            return
+
+        def write() -> None:
+            # Every ACE of the trustee at once (deleting them one by one through the
+            # Python wrappers shifts the array under them).
+            sd.dacl_del(trustee)
+            msg = self.ldb.Message()
+            msg.dn = self.ldb.Dn(self.db, dn)
+            msg["nTSecurityDescriptor"] = self.ldb.MessageElement(
+                self.ndr_pack(sd), self.ldb.FLAG_MOD_REPLACE, "nTSecurityDescriptor"
+            )
+            self.db.modify(msg, controls=control)
+
+        self.change(f"- acl {what} on {dn}: {len(found)} entries of {sid}", write)
+
     def disable_all(self, ou_dn: str) -> None:
         res = self.db.search(
             base=ou_dn,
@@ -411,6 +504,10 @@ class Tenant:
         if p["state"] == "disabled":
             if self.exists(ou_dn):
                 self.disable_all(ou_dn)
+                sid = self.sid_of(p["delegate_group"]) if p["delegate_group"] else None
+                if sid is not None:
+                    target = self.dn(p["delegate_on"] or ou)
+                    self.remove_aces(target, sid, "delegation")
                 for group in p["groups"]:
                     msg = self.find(group["name"], ["member"])
                     if msg is not None:
@@ -421,7 +518,7 @@ class Tenant:
                             )
                             for m in msg.get("member", [])
                         )
-            return {"members": members, "ou_exists": self.exists(ou_dn)}
+            return {"members": members, "ou_exists": self.exists(ou_dn), "removed": []}
 
         self.ensure_ou(ou)
         for sub in p["sub_ous"]:
@@ -429,6 +526,8 @@ class Tenant:
         users_ou, groups_ou = f"OU={p['users_ou']},{ou}", f"OU={p['groups_ou']},{ou}"
         for user in p["users"]:
             self.ensure_user(user, users_ou)
+        declared = {u["username"].lower() for u in p["users"]}
+        removed = self.disable_removed(self.dn(users_ou), declared)
         for group in p["groups"]:
             members[group["name"]] = self.ensure_group(group, groups_ou)
         if p["delegate_group"]:
@@ -449,7 +548,7 @@ class Tenant:
                             protect_aces(sid),
                             f"protect {group['name']}",
                         )
-        return {"members": members, "ou_exists": True}
+        return {"members": members, "ou_exists": True, "removed": removed}
 
 
 def main() -> None:
