@@ -26,6 +26,7 @@ from regionhus.config import RegionConfig
 from regionhus.errors import RegionhusError
 from regionhus.paths import state_dir
 from regionhus.privatefile import write_private
+from regionhus.yamlfile import YamlSyntaxError, load_yaml_bytes
 
 Purpose = Literal["region", "lab"]
 REGION: Purpose = "region"
@@ -142,11 +143,17 @@ def read_one(purpose: Purpose) -> dict[str, Any]:
         env = "REGIONHUS_VAULT_FILE" if purpose == REGION else "REGIONHUS_LAB_VAULT_FILE"
         raise RegionhusError(f"the {purpose} vault {path} is missing; set {env}")
     try:
-        data = yaml.safe_load(_vault(purpose).decrypt(path.read_bytes()))
+        plain = _vault(purpose).decrypt(path.read_bytes())
     except RegionhusError:
         raise
     except Exception as exc:  # ansible raises its own error types here
         raise RegionhusError(f"cannot decrypt {path} with {password}: {exc}") from exc
+    try:
+        # The same bounded loader as region.yml: no aliases, size and depth limits.
+        data = load_yaml_bytes(path, plain).data
+    except YamlSyntaxError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise RegionhusError(f"{where} (decrypted): {exc.message}") from None
     return data or {}
 
 

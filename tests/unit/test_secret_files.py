@@ -70,3 +70,24 @@ def test_a_leftover_temporary_file_cannot_widen_the_mode(tmp_path: Path) -> None
     write_private(target, "new\n")
     assert mode(target) == 0o600 and target.read_text() == "new\n"
     assert not leftover.exists()
+
+
+def test_a_vault_with_an_alias_bomb_is_refused_not_expanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    from regionhus.errors import RegionhusError
+
+    password = tmp_path / "password"
+    password.write_text("pw\n")
+    path = tmp_path / "region.vault.yml"
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+    )
+    lib = VaultLib([("region", VaultSecret(b"pw"))])
+    path.write_bytes(lib.encrypt(bomb, vault_id="region"))
+    monkeypatch.setenv("REGIONHUS_VAULT_FILE", str(path))
+    monkeypatch.setenv("REGIONHUS_VAULT_PASSWORD_FILE", str(password))
+    with pytest.raises(RegionhusError, match="anchors and aliases"):
+        vault.read_one(vault.REGION)
