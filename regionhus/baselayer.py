@@ -12,7 +12,7 @@ from ipaddress import IPv4Network
 
 import yaml
 
-from regionhus.errors import RegionhusError
+from regionhus.admin_network import require_admin_network
 from regionhus.inventory import REGION, Host, Inventory, Role, load_inventory
 from regionhus.model import Operator
 from regionhus.paths import REPO_ROOT
@@ -70,27 +70,6 @@ def _networks(inventory: Inventory, host: Host) -> dict[str, str]:
     # No lab network known (NetBox source): the host's own /24 is its client network.
     local = str(IPv4Network(f"{host.address}/24", strict=False))
     return {"admin": local, "clients": local}
-
-
-def admin_network_problem(inventory: Inventory) -> str | None:
-    """Why ssh for operators has no declared source, or None.
-
-    The lab's admin address is its bridge. A real region (NetBox) must say where
-    operators come from: guessing the hosts' own subnet would let every machine on it
-    reach sshd on every host."""
-    if inventory.network is not None or inventory.config.region.access.bastion is not None:
-        return None
-    return (
-        f"the inventory ({inventory.source}) has no admin network: declare where operators "
-        "and automation reach the hosts from in region.yml, under access.bastion "
-        "(host, address); ssh is then accepted from that address alone"
-    )
-
-
-def require_admin_network(inventory: Inventory) -> None:
-    problem = admin_network_problem(inventory)
-    if problem:
-        raise RegionhusError(problem)
 
 
 def _backup_clients(inventory: Inventory) -> str | None:

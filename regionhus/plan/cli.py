@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from regionhus.admin_network import require_admin_network
 from regionhus.cli_options import progress_option, source_option
 from regionhus.config import load_region
 from regionhus.errors import RegionhusError
@@ -79,9 +80,6 @@ def _prepare(root: Path, source: str | None) -> Inventory:
     secrets = require_secrets(config)
     check_vault_data(vault_file(), secrets, required_secrets(config))
     inventory = load_inventory(root, source, config)
-    # Imported here: the base layer reads the roles' defaults when it is imported.
-    from regionhus.baselayer import require_admin_network
-
     require_admin_network(inventory)
     return inventory
 

@@ -12,7 +12,8 @@ from ipaddress import IPv4Network
 
 import pytest
 
-from regionhus.baselayer import admin_network_problem, firewall_rules
+from regionhus.admin_network import admin_network_problem
+from regionhus.baselayer import firewall_rules
 from regionhus.errors import RegionhusError
 from regionhus.inventory import Inventory, load_inventory
 from regionhus.model import Access, Bastion

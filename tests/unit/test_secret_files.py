@@ -83,7 +83,8 @@ def test_a_vault_with_an_alias_bomb_is_refused_not_expanded(
     password.write_text("pw\n")
     path = tmp_path / "region.vault.yml"
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
     )
     lib = VaultLib([("region", VaultSecret(b"pw"))])
     path.write_bytes(lib.encrypt(bomb, vault_id="region"))
