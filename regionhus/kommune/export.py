@@ -41,6 +41,7 @@ from regionhus.kommune import ldif
 from regionhus.kommune.hosts import run_on_host, text
 from regionhus.model import Kommune, ServiceName
 from regionhus.paths import records_dir
+from regionhus.transport import Transport, transport_for
 
 DC_SCRIPT = Path(__file__).with_name("dc_script.py")
 BACKUP_SCRIPT = Path(__file__).with_name("backup_script.py")
@@ -76,10 +77,10 @@ def backup_host(inventory: Inventory) -> str | None:
     return found[0] if found else None
 
 
-def dc_call(host: str, mode: str, ou: str) -> dict[str, Any]:
+def dc_call(via: Transport, host: str, mode: str, ou: str) -> dict[str, Any]:
     """Run dc_script.py on the DC (fed on stdin) and return its JSON."""
     proc = run_on_host(
-        host, f"python3 - {shlex.quote(mode)} {shlex.quote(ou)}", stdin=DC_SCRIPT.read_bytes()
+        via, host, f"python3 - {shlex.quote(mode)} {shlex.quote(ou)}", stdin=DC_SCRIPT.read_bytes()
     )
     return json.loads(text(proc).strip().splitlines()[-1])
 
@@ -130,7 +131,7 @@ def export_choices(out: Path, inventory: Inventory, kommune: Kommune) -> None:
 
 def export_directory(out: Path, inventory: Inventory, kommune: Kommune) -> dict[str, Any]:
     ou = kommune_ou(inventory, kommune)
-    dump = dc_call(primary_dc(inventory), "dump", ou)
+    dump = dc_call(transport_for(inventory), primary_dc(inventory), "dump", ou)
     target = out / "directory"
     if not dump.get("exists"):
         _write(target / "INGEN-OU.txt", f"{ou} finnes ikke i katalogen ({dt.date.today()}).\n")
@@ -240,10 +241,13 @@ def export_records(
     return count
 
 
-def backup_call(host: str, mode: str, name: str) -> dict[str, Any]:
+def backup_call(via: Transport, host: str, mode: str, name: str) -> dict[str, Any]:
     """Run backup_script.py on the backup server (fed on stdin) and return its JSON."""
     proc = run_on_host(
-        host, f"python3 - {shlex.quote(mode)} {shlex.quote(name)}", stdin=BACKUP_SCRIPT.read_bytes()
+        via,
+        host,
+        f"python3 - {shlex.quote(mode)} {shlex.quote(name)}",
+        stdin=BACKUP_SCRIPT.read_bytes(),
     )
     return json.loads(text(proc).strip().splitlines()[-1])
 
@@ -253,7 +257,8 @@ def export_backup(out: Path, inventory: Inventory, kommune: Kommune) -> dict[str
     slug = kommune.slug
     if host is None or kommune.services.backup is None:
         return {"repository": None}
-    found = backup_call(host, "info", slug)
+    via = transport_for(inventory)
+    found = backup_call(via, host, "info", slug)
     target = out / "backup"
     repo = found["files"].get("repository")
     if not repo or not found["user"]:
@@ -272,6 +277,7 @@ def export_backup(out: Path, inventory: Inventory, kommune: Kommune) -> dict[str
     tar = target / "repository.tar"
     with tar.open("wb") as sink:
         run_on_host(
+            via,
             host,
             f"{as_user} borg with-lock {shlex.quote(repo)} "
             f"tar -C {shlex.quote(parent)} --exclude={shlex.quote(name)}/lock.exclusive "
@@ -283,11 +289,11 @@ def export_backup(out: Path, inventory: Inventory, kommune: Kommune) -> dict[str
     tar.unlink()
     (target / "repository-tmp" / name).rename(target / "repository")
     (target / "repository-tmp").rmdir()
-    key = text(run_on_host(host, f"{as_user} borg key export {shlex.quote(repo)}"))
+    key = text(run_on_host(via, host, f"{as_user} borg key export {shlex.quote(repo)}"))
     _write(target / "key.txt", key)
-    passphrase = text(run_on_host(host, passcommand)).strip()
+    passphrase = text(run_on_host(via, host, passcommand)).strip()
     _write(target / "passphrase.txt", passphrase + "\n")
-    listing = text(run_on_host(host, f"{as_user} borg list --json {shlex.quote(repo)}"))
+    listing = text(run_on_host(via, host, f"{as_user} borg list --json {shlex.quote(repo)}"))
     archives = json.loads(listing).get("archives", [])
     _write(
         target / "archives.json",

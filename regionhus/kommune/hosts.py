@@ -1,8 +1,9 @@
-"""The one way `regionhus kommune` runs something on a host.
+"""The one way `regionhus kommune` runs something on a host: the region's transport.
 
-Every command of export and purge goes through `run_on_host`, which uses the region's
-one transport (regionhus.transport): the lab's ssh for the lab region, the operator's
-own ssh through the bastion, then sudo, for a real one.
+Every command of export and purge goes through `run_on_host`, which takes the argv,
+the route check and the access diagnosis from regionhus.transport (the same ssh the
+engines use: the lab's, or the operator's own with bastion, pinned keys and sudo),
+adding what export needs: feeding a script on stdin and streaming output to a file.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from collections.abc import Sequence
 from typing import IO
 
 from regionhus.errors import RegionhusError
+from regionhus.transport import HostAccessError, Transport, access_problem
 
 
 def run_on_host(
+    via: Transport,
     host: str,
     command: str | Sequence[str],
     *,
@@ -27,13 +30,9 @@ def run_on_host(
 
     `stdin` is fed to it; with `stdout` (a binary file) the output is streamed there
     instead of kept in memory (a repository copy can be large)."""
-    from regionhus.transport import region_transport
-
-    via = region_transport()
     via.require_route(host)
-    argv = via.argv(host, command, stdin=stdin is not None)
     proc = subprocess.run(
-        argv,
+        via.argv(host, command, stdin=stdin is not None),
         input=stdin,
         stdout=stdout if stdout is not None else subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -41,11 +40,14 @@ def run_on_host(
         timeout=timeout,
         check=False,
     )
+    errors = proc.stderr.decode(errors="replace")
+    problem = access_problem(proc.returncode, errors, host, via)
+    if problem:
+        raise HostAccessError(problem)
     if check and proc.returncode != 0:
         shown = command if isinstance(command, str) else " ".join(command)
         raise RegionhusError(
-            f"{host}: `{shown[:200]}` failed ({proc.returncode}): "
-            f"{proc.stderr.decode(errors='replace').strip()[-800:]}"
+            f"{host}: `{shown[:200]}` failed ({proc.returncode}): {errors.strip()[-800:]}"
         )
     return proc
 

@@ -17,6 +17,7 @@ from regionhus.errors import RegionhusError
 from regionhus.inventory import Inventory
 from regionhus.kommune.export import backup_call, backup_host, dc_call, kommune_ou, primary_dc
 from regionhus.kommune.lifecycle import purge_allowed_from
+from regionhus.transport import Transport, transport_for
 
 
 @dataclass
@@ -29,6 +30,7 @@ class PurgePlan:
     backup: dict[str, Any] = field(default_factory=dict)
     dc: str = ""
     backup_server: str | None = None
+    via: Transport | None = None
 
     @property
     def refusal(self) -> str | None:
@@ -75,12 +77,13 @@ def purge_plan(inventory: Inventory, slug: str) -> PurgePlan:
         allowed_from=purge_allowed_from(kommune),
         hosts_serving=[h.name for h in inventory.hosts if h.serves == slug],
     )
+    plan.via = transport_for(inventory)
     plan.dc = primary_dc(inventory)
     ou = kommune_ou(inventory, kommune)
-    plan.directory = {"ou": ou, **dc_call(plan.dc, "count", ou)}
+    plan.directory = {"ou": ou, **dc_call(plan.via, plan.dc, "count", ou)}
     plan.backup_server = backup_host(inventory)
     if plan.backup_server:
-        plan.backup = backup_call(plan.backup_server, "info", slug)
+        plan.backup = backup_call(plan.via, plan.backup_server, "info", slug)
     return plan
 
 
@@ -90,9 +93,9 @@ def purge(plan: PurgePlan) -> list[str]:
         raise RegionhusError(plan.refusal)
     done = []
     if plan.directory.get("exists"):
-        result = dc_call(plan.dc, "delete", plan.directory["ou"])
+        result = dc_call(plan.via, plan.dc, "delete", plan.directory["ou"])
         done.append(f"{plan.dc}: deleted {plan.directory['ou']} ({result['deleted']} objects)")
     if plan.backup_server and (plan.backup.get("files") or plan.backup.get("user")):
-        backup_call(plan.backup_server, "delete", plan.slug)
+        backup_call(plan.via, plan.backup_server, "delete", plan.slug)
         done.append(f"{plan.backup_server}: deleted repository {plan.backup['path']} and its user")
     return done
