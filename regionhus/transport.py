@@ -243,6 +243,12 @@ def access_problem(code: int, stderr: str, host: str, transport: Transport) -> s
             f"(is the host up, and does its firewall accept ssh from the bastion?): "
             f"{stderr.strip()[-300:]}"
         )
+    if DENIED in stderr and transport.bastion and f"@{transport.bastion}" in stderr:
+        return (
+            f"{host}: the bastion {transport.bastion} refused your login "
+            f"({stderr.strip()[-200:]}); is your key in your ssh agent or ~/.ssh/config, "
+            "and your account on the bastion?"
+        )
     if DENIED in stderr:
         return (
             f"{host}: the login was refused ({stderr.strip()[-200:]}); is your key in your "
@@ -303,7 +309,6 @@ def make_transport(
         hosts=addresses,
         known_hosts=known_hosts,
         bastion=(bastion.host, bastion.port, bastion.user) if bastion else None,
-        control=region_ssh_dir() / "cm",
         operator_config=Path(os.path.expanduser("~/.ssh/config")),
     )
     _write_private(path, text)
@@ -322,7 +327,6 @@ def render_region_ssh_config(
     hosts: Sequence[tuple[str, str]],
     known_hosts: Path,
     bastion: tuple[str, int, str | None] | None,
-    control: Path,
     operator_config: Path,
 ) -> str:
     """ssh config for a real region: our settings first (ssh keeps the first value it
@@ -331,6 +335,8 @@ def render_region_ssh_config(
     for name, address in hosts:
         lines += [f"Host {name} {address}", f"    HostName {address}", ""]
     ours = [name for name, _ in hosts] + [address for _, address in hosts]
+    # No ControlPersist: with it, ssh sends the jump host's own errors (refused login,
+    # unknown key) to /dev/null, and an operator would see only "connection closed".
     if bastion:
         host, port, user = bastion
         lines += [f"Host {' '.join(ours)}", f"    ProxyJump {BASTION_ALIAS}", ""]
@@ -338,7 +344,6 @@ def render_region_ssh_config(
         lines += [f"    User {user}"] if user else []
         lines += [""]
         ours += [BASTION_ALIAS, host]
-    control.mkdir(parents=True, exist_ok=True, mode=0o700)
     lines += [
         f"Host {' '.join(ours)}",
         f"    UserKnownHostsFile {known_hosts}",
@@ -349,10 +354,6 @@ def render_region_ssh_config(
         "    ConnectTimeout 10",
         "    ServerAliveInterval 10",
         "    ServerAliveCountMax 3",
-        "    ControlMaster auto",
-        f"    ControlPath {control}/%C",
-        "    ControlPersist 60",
-        "    LogLevel ERROR",
         "",
     ]
     if operator_config.is_file():

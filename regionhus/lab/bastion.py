@@ -39,6 +39,10 @@ def ensure_bastion(username: str, public_key: str, echo=print) -> LabHost:  # ty
     rootdir = rootfs.ensure_mounted(bastion, image, echo)
     rootfs.write_host_files(bastion, inv, rootdir, ssh.ensure_key(), "")
     add_user(rootdir, username, public_key)
+    # pam_nologin refuses every login but root's until systemd-user-sessions has run at
+    # the end of boot; the bastion is for operators from its first second.
+    (rootdir / "etc/tmpfiles.d").mkdir(parents=True, exist_ok=True)
+    (rootdir / "etc/tmpfiles.d/systemd-nologin.conf").write_text("")
     keys = rootfs.host_keys(rootdir)
     ssh.update_known_hosts(bastion, keys)
     machines.boot(bastion, rootdir)

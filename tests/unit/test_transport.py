@@ -73,6 +73,13 @@ def test_bastion_that_cannot_reach_the_host_says_so() -> None:
     assert problem.startswith("vdi-kongsberg-1: the bastion 10.47.0.40 could not open")
 
 
+def test_bastion_refusing_the_operator_is_named() -> None:
+    stderr = "drift.kari@10.47.0.40: Permission denied (publickey).\n"
+    problem = access_problem(255, stderr, "dc1", NETBOX)
+    assert problem is not None
+    assert problem.startswith("dc1: the bastion 10.47.0.40 refused your login")
+
+
 def test_operator_without_sudo_is_told_per_host() -> None:
     problem = access_problem(1, "sudo: a password is required\n", "dc2", NETBOX)
     assert problem is not None and problem.startswith("dc2: the operator account has no")
@@ -114,7 +121,6 @@ def test_region_ssh_config_pins_keys_jumps_and_keeps_the_operators_own(tmp_path:
         hosts=[("dc1", "10.0.5.11"), ("backup1", "10.0.5.21")],
         known_hosts=tmp_path / "known_hosts",
         bastion=("bastion.example.org", 2222, "jump"),
-        control=tmp_path / "cm",
         operator_config=own,
     )
     (tmp_path / "ssh_config").write_text(text)
