@@ -50,6 +50,7 @@ if [ "$1" = "--list" ]; then cat "$(dirname "$0")/floor.json"; else echo '{}'; f
 
 
 def region(root: Path) -> Path:
+    root.mkdir()
     for name in ("region.yml", "kommuner", "plugins", "ansible.cfg"):
         src = REPO / name
         if src.is_dir():

@@ -38,6 +38,8 @@ KOMMUNER = 357
 VMS_PER_KOMMUNE = 10
 # Per municipality: what a full member would run (session hosts dominate).
 ROLE_MIX = ["directory", "backup"] + ["vdi"] * (VMS_PER_KOMMUNE - 2)
+# Short enough for AD (a joined host's name is its NetBIOS name: at most 15 characters).
+NAME_PREFIX = {"directory": "dc", "backup": "backup", "vdi": "vdi"}
 BASE = IPv4Address("10.64.0.0")
 BENCH_VENV = server.netbox_home() / "bench-venv"
 
@@ -52,7 +54,7 @@ def national_plan() -> SeedPlan:
             hosts.append(
                 Host.model_validate(
                     {
-                        "name": f"{role}-{t.slug}-{j + 1}",
+                        "name": f"{NAME_PREFIX[role]}-{t.slug}-{j + 1}",
                         "address": str(BASE + 1 + i * VMS_PER_KOMMUNE + j),
                         "roles": [role],
                         "serves": t.slug,

@@ -143,9 +143,10 @@ class Inventory:
         from regionhus.backup.repositories import served
 
         names = self.directory_names
+        region = self.config.region.model_dump(mode="json", by_alias=True)
         return {
             "all": {
-                "regionhus_region": self.config.region.model_dump(mode="json", by_alias=True),
+                "regionhus_region": self._region_summary(region),
                 # Base DN, OUs and group names (regionhus/directory.py); each municipality's
                 # own names are in its hosts' regionhus_kommune.directory.
                 "regionhus_directory": {k: v for k, v in names.items() if k != "kommuner"},
@@ -154,6 +155,7 @@ class Inventory:
                 "regionhus_inventory_source": self.source,
             },
             REGIONAL_GROUP: {
+                "regionhus_region": region,
                 "regionhus_kommuner": {
                     slug: kommune_vars(k, self.config) for slug, k in self.config.kommuner.items()
                 },
@@ -164,6 +166,19 @@ class Inventory:
                     repo.to_vars() for repo in served(self.backup_repositories)
                 ],
             },
+        }
+
+    @staticmethod
+    def _region_summary(region: dict[str, Any]) -> dict[str, Any]:
+        """What a municipality's host reads of region.yml: names, the directory, who the
+        regional operators are; the catalogue, costs and keys stay on the shared hosts."""
+        return {
+            "name": region["name"],
+            "slug": region["slug"],
+            "directory": region["directory"],
+            "regional_operators": [
+                {"username": o["username"], "name": o["name"]} for o in region["regional_operators"]
+            ],
         }
 
     def global_vars(self) -> dict[str, Any]:

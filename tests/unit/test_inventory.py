@@ -150,6 +150,8 @@ def test_region_data_lives_on_the_shared_hosts_not_on_every_host(repo: Path) -> 
     assert "kommuner" not in vdi["regionhus_directory"]
     assert vdi["regionhus_directory"]["realm"] == "AD.KONGSBERGREGIONEN.INTERNAL"
     assert vdi["regionhus_kommune"]["directory"]["admin_group"].lower().startswith("kongsberg")
+    assert "service_catalogue" not in vdi["regionhus_region"]
+    assert vdi["regionhus_region"]["regional_operators"][0]["username"] == "drift.kari"
     for shared in ("dc1", "backup1"):
         region = hostvars[shared]
         assert set(region["regionhus_kommuner"]) == {
@@ -157,3 +159,4 @@ def test_region_data_lives_on_the_shared_hosts_not_on_every_host(repo: Path) -> 
         }
         assert "kongsberg" in region["regionhus_directory"]["kommuner"]
         assert region["regionhus_backup_repositories"]
+        assert region["regionhus_region"]["service_catalogue"]["backup"]["sla"]
