@@ -92,7 +92,7 @@ class _UniqueKeyLoader(_UniqueKeys, yaml.SafeLoader):
     """SafeLoader with unique keys that leaves dates as text for the schema."""
 
 
-class _FastUniqueKeyLoader(_UniqueKeys, yaml.CSafeLoader):  # type: ignore[misc]
+class _FastUniqueKeyLoader(_UniqueKeys, yaml.CSafeLoader):
     """The same on libyaml: about 15 times faster, which a national region's 357 files
     need (three passes each); its error messages differ, so errors are reported by the
     pure-Python loader (see load_yaml_bytes)."""

@@ -187,7 +187,9 @@ class Inventory:
         return {**by_group["all"], **by_group[REGIONAL_GROUP]}
 
 
-def check_hosts(hosts: list[Host], network: Network | None, config: RegionConfig, where: str):
+def check_hosts(
+    hosts: list[Host], network: Network | None, config: RegionConfig, where: str
+) -> list[Finding]:
     """Rules that need both the hosts and kommuner/; returns findings, touches nothing."""
     findings: list[Finding] = []
 

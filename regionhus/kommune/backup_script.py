@@ -20,7 +20,7 @@ UNITS = ("regionhus-borg-guard@{}.timer", "regionhus-borg-prune@{}.timer")
 SERVICES = ("regionhus-borg-guard@{}.service", "regionhus-borg-prune@{}.service")
 
 
-def size(path):
+def size(path: str) -> int:
     total = 0
     for top, _, files in os.walk(path):
         for name in files:
@@ -29,12 +29,12 @@ def size(path):
     return total
 
 
-def config():
+def config() -> dict:
     with open(CONFIG) as handle:
         return json.load(handle)
 
 
-def info(name):
+def info(name: str) -> dict:
     conf = config()
     repo = conf["repositories"].get(name) or {}
     path = repo.get("path") or os.path.join("/srv/backup", name)
@@ -69,7 +69,7 @@ def info(name):
     }
 
 
-def delete(name):
+def delete(name: str) -> dict:
     found = info(name)
     for unit in UNITS + SERVICES:
         subprocess.run(["systemctl", "disable", "--now", unit.format(name)], capture_output=True)

@@ -13,6 +13,7 @@ output, whatever the schema holds. A DN-valued attribute pointing outside the OU
 import base64
 import json
 import sys
+from typing import Any
 
 import ldb
 from samba.auth import system_session
@@ -52,7 +53,7 @@ ALLOWED = [
 DN_VALUED = {"member", "memberOf", "managedBy"}
 
 
-def value(attr, raw):
+def value(attr: str, raw: bytes) -> str:
     if attr == "objectGUID":
         return str(ndr_unpack(security.GUID, raw)) if hasattr(security, "GUID") else raw.hex()
     if attr == "objectSid":
@@ -63,7 +64,7 @@ def value(attr, raw):
         return "base64:" + base64.b64encode(raw).decode()
 
 
-def main():
+def main() -> None:
     mode, ou = sys.argv[1], sys.argv[2]
     lp = LoadParm()
     lp.load_default()
@@ -76,7 +77,8 @@ def main():
             return
         raise
     inside = ("," + ou).lower()
-    objects, outside = [], 0
+    objects: list[dict[str, Any]] = []
+    outside = 0
     for msg in res:
         dn = str(msg.dn)
         attrs = {}

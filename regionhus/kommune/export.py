@@ -317,7 +317,7 @@ def write_manifest(out: Path, meta: dict[str, Any]) -> tuple[int, int]:
     files = sorted(
         p for p in out.rglob("*") if p.is_file() and p.name not in ("MANIFEST.json", "SHA256SUMS")
     )
-    entries = [
+    entries: list[dict[str, Any]] = [
         {"path": str(p.relative_to(out)), "bytes": p.stat().st_size, "sha256": sha256(p)}
         for p in files
     ]

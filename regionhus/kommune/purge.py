@@ -91,6 +91,8 @@ def purge(plan: PurgePlan) -> list[str]:
     """Delete what the plan lists; refuses (before any host is touched) when not allowed."""
     if plan.refusal:
         raise RegionhusError(plan.refusal)
+    # Set whenever a plan is made (plan_purge); None only in a refused plan.
+    assert plan.via is not None
     done = []
     if plan.directory.get("exists"):
         result = dc_call(plan.via, plan.dc, "delete", plan.directory["ou"])

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from regionhus.lab import aptproxy, firewall, machines, network, rootfs, ssh
 from regionhus.lab.errors import LabError
@@ -59,7 +60,7 @@ def ensure_lab_secrets(echo: Echo) -> None:
 
 
 def prepare_and_boot(
-    host: LabHost, inv: LabInventory, image, pubkey: str, sources: str, echo: Echo
+    host: LabHost, inv: LabInventory, image: Path, pubkey: str, sources: str, echo: Echo
 ) -> None:
     network.ensure_host_network(host, inv.network)
     rootdir = rootfs.ensure_mounted(host, image, echo)

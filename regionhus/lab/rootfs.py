@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from regionhus.lab.errors import LabError
@@ -37,7 +38,7 @@ def mounted(path: Path) -> bool:
         return any(line.split()[1] == target for line in fh)
 
 
-def ensure_mounted(host: LabHost, image: Path, echo) -> Path:
+def ensure_mounted(host: LabHost, image: Path, echo: Callable[[str], None]) -> Path:
     name = host.name
     if mounted(root(name)):
         return root(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from regionhus.lab.errors import LabError
 
@@ -60,7 +60,7 @@ def package_installed(pkg: str) -> bool:
     return proc.returncode == 0 and proc.stdout.endswith(" installed")
 
 
-def ensure_host_packages(echo) -> None:
+def ensure_host_packages(echo: Callable[[str], None]) -> None:
     """Install what the lab needs on this machine, so a fresh machine needs nothing by hand."""
     pkgs = missing_packages()
     if not pkgs:

@@ -7,6 +7,7 @@ through the same code. A `Transport` is the only thing that touches the network.
 
 from __future__ import annotations
 
+import builtins
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -66,7 +67,8 @@ class Recorder:
     """Wraps a transport and keeps every exchange, to write unit-test fixtures."""
 
     def __init__(self, inner: Transport, base_url: str) -> None:
-        self.inner, self.base_url, self.exchanges = inner, base_url, []  # type: list[dict]
+        self.inner, self.base_url = inner, base_url
+        self.exchanges: list[dict] = []
 
     def __call__(self, method: str, url: str, headers: dict[str, str], body: JSON) -> Response:
         resp = self.inner(method, url, headers, body)
@@ -167,7 +169,10 @@ class NetBoxClient:
             raise NetBoxError(f"NetBox GraphQL error: {data['errors'][0].get('message')}")
         return data["data"]
 
-    def bulk(self, method: str, path: str, items: list[dict], chunk: int = 100) -> list[dict]:
+    # builtins.list: in this class, `list` is the method below.
+    def bulk(
+        self, method: str, path: str, items: builtins.list[dict], chunk: int = 100
+    ) -> builtins.list[dict]:
         """Bulk create (POST) or update (PATCH): one request per chunk, two in flight.
 
         NetBox still saves bulk objects one by one (~0.1 s each with change logging and

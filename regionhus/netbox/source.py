@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -265,7 +266,7 @@ def fetch_all_vms(client: NetBoxClient) -> list[dict]:
             parts = [f.result() for f in futures]
             names = [n for part in parts for n in part]
             if any(len(p) != PAGE for p in parts[:-1]) or len(parts[-1]) == PAGE:
-                names = _walk(lambda o, t=tag: _tagged(client, t, o))
+                names = _walk(partial(_tagged, client, tag))
             for name in names:
                 tagged.setdefault(name, []).append(tag)
     for rec in records:
