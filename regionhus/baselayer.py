@@ -15,7 +15,7 @@ import yaml
 from regionhus.admin_network import require_admin_network
 from regionhus.inventory import REGION, Host, Inventory, Role, load_inventory
 from regionhus.model import Operator
-from regionhus.paths import REPO_ROOT
+from regionhus.paths import repo_root
 
 OPERATOR_GROUP = "regionhus-operators"
 
@@ -23,7 +23,7 @@ OPERATOR_GROUP = "regionhus-operators"
 def rdp_port() -> str:
     """The port xrdp listens on: the VDI role's own default is the one place it is set,
     so the firewall always opens the port the role configures."""
-    defaults = REPO_ROOT / "roles" / "vdi_session_host" / "defaults" / "main.yml"
+    defaults = repo_root() / "roles" / "vdi_session_host" / "defaults" / "main.yml"
     return str(yaml.safe_load(defaults.read_text(encoding="utf-8"))["vdi_session_host_port"])
 
 
@@ -67,9 +67,13 @@ def _networks(inventory: Inventory, host: Host) -> dict[str, str]:
             "admin": f"{inventory.network.bridge_address}/32",
             "clients": str(inventory.network.subnet),
         }
-    # No lab network known (NetBox source): the host's own /24 is its client network.
+    # No lab network known (NetBox source): the host's own /24 is its client network,
+    # and operators come from there too unless region.yml names a bastion: then ssh is
+    # accepted from the bastion alone.
     local = str(IPv4Network(f"{host.address}/24", strict=False))
-    return {"admin": local, "clients": local}
+    bastion = inventory.config.region.access.bastion
+    admin = f"{bastion.source_address}/32" if bastion else local
+    return {"admin": admin, "clients": local}
 
 
 def _backup_clients(inventory: Inventory) -> str | None:
@@ -121,6 +125,12 @@ def operators_for_host(inventory: Inventory, host: Host) -> list[Operator]:
         if kommune.member_on(inventory.config.on):
             operators += kommune.operators
     return operators
+
+
+def root_login_allowed(inventory: Inventory) -> bool:
+    """Only the lab's hosts, which the lab bootstraps and reaches as root with its own
+    key. A real region's hosts are reached by operators as themselves, then sudo."""
+    return inventory.source == "embedded"
 
 
 @cache
