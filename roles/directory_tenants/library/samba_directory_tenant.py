@@ -465,9 +465,12 @@ class Tenant:
             return
 
         def write() -> None:
-            # Every ACE of the trustee at once (deleting them one by one through the
-            # Python wrappers shifts the array under them).
-            sd.dacl_del(trustee)
+            # dacl_del removes the trustee's ACEs but skips the one after each it
+            # removes (Samba 4.17): repeat until none is left.
+            for _ in range(len(found)):
+                if not any(ace.trustee == trustee for ace in sd.dacl.aces):
+                    break
+                sd.dacl_del(trustee)
             msg = self.ldb.Message()
             msg.dn = self.ldb.Dn(self.db, dn)
             msg["nTSecurityDescriptor"] = self.ldb.MessageElement(
