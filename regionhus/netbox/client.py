@@ -3,6 +3,9 @@
 Not pynetbox: the seed needs bulk create/update in one request per chunk, the fast
 loader needs one GraphQL call, and unit tests need to replay recorded responses
 through the same code. A `Transport` is the only thing that touches the network.
+Measured against pynetbox on the national NetBox (bench/netbox.md, "pynetbox for the
+REST work?"): no slower for any list; the journal entries (regionhus/netbox/journal.py)
+do use pynetbox.
 """
 
 from __future__ import annotations
