@@ -158,7 +158,7 @@ def rollback(kommune: str, transaction: int | None, yes: bool) -> None:
     every client's borg cache of it, and record it (records/rollbacks/)."""
     known_repository(kommune)
     server = backup_server()
-    clients = clients_of(kommune, load_inventory().hosts)
+    clients = clients_of(kommune, load_region(), load_inventory().hosts)
     plan = server_rollback(server, kommune, transaction, dry_run=True)
     click.echo(
         f"{kommune}: back to transaction {plan['transaction']} on {server}; "

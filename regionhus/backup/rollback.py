@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from regionhus.backup.remote import run_json, transport
+from regionhus.backup.repositories import repositories
+from regionhus.config import RegionConfig
 from regionhus.errors import RegionhusError
+from regionhus.inventory.hosts import Host
 from regionhus.transport import Transport
 
 ROLLBACK = "/usr/local/sbin/regionhus-borg-rollback"
 BACKUP_RUN = "/usr/local/sbin/regionhus-backup-run"
-REGION_REPOSITORY = "region"
 
 
 @dataclass
@@ -45,18 +47,12 @@ class RollbackResult:
         )
 
 
-def clients_of(repository: str, hosts: Iterable[Any]) -> list[str]:
-    """Hosts that write to `repository`: DCs to the region's, VDI hosts to their kommune's."""
-    found = []
-    for host in hosts:
-        roles = {str(role) for role in host.roles}
-        if repository == REGION_REPOSITORY:
-            writes = "directory" in roles
-        else:
-            writes = "vdi" in roles and host.serves == repository
-        if writes:
-            found.append(host.name)
-    return sorted(found)
+def clients_of(repository: str, config: RegionConfig, hosts: Iterable[Host]) -> list[str]:
+    """Hosts that write to `repository` (regionhus.backup.repositories decides)."""
+    for repo in repositories(config, hosts):
+        if repo.name == repository:
+            return sorted(client.host for client in repo.clients)
+    return []
 
 
 def server_rollback(
