@@ -422,7 +422,7 @@ def test_admin_group_records_for_the_audit(
     # The regional operators' rights: the regional group, read on the same DC.
     regional = load_record(directory_record_path("region"), DirectoryRecord)
     assert regional.admin_group == "region-admins"
-    assert regional.members == sorted(o.username for o in region.regional_operators)
+    assert regional.members == sorted(o.username for o in region.region.regional_operators)
 
 
 # --- isolation: real LDAP operations --------------------------------------------------
