@@ -1,12 +1,14 @@
 """The domain password's way into Samba, as the samba_dc role uses it, never shows in
 the process list: the setter of a new domain's password (stdin) and samba-tool's
-PASSWD_FD, exercised on dc1 with a scratch account while /proc is sampled."""
+PASSWD_FD, exercised on dc1 (binding to dc1 itself: a fresh password has not replicated yet)
+with a scratch account while /proc is sampled."""
 
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
 
+from regionhus.config import load_region
 from regionhus.lab import run_on
 
 SETTER = Path(__file__).resolve().parents[2] / "roles/samba_dc/files/set-admin-password.py"
@@ -22,10 +24,10 @@ samba-tool user create {user} --random-password >/dev/null || exit 2
   done ) > /root/rh-samples &
 sampler=$!
 printf '%s\n' "$pw" | python3 /root/rh-setter.py || echo SETTER-FAILED
-printf '%s\n' "$pw" | PASSWD_FD=0 samba-tool user show {user} -H ldap://dc2 -U 'KBR\{user}' \
-  --attributes=sAMAccountName >/dev/null || echo BIND-FAILED
-printf '%s\n' wrong-password-123 | PASSWD_FD=0 samba-tool user show {user} -H ldap://dc2 \
-  -U 'KBR\{user}' >/dev/null 2>&1 && echo WRONG-PASSWORD-ACCEPTED
+printf '%s\n' "$pw" | PASSWD_FD=0 samba-tool user show {user} -H ldap://dc1.{dns} \
+  -U '{netbios}\{user}' --attributes=sAMAccountName >/dev/null || echo BIND-FAILED
+printf '%s\n' wrong-password-123 | PASSWD_FD=0 samba-tool user show {user} -H ldap://dc1.{dns} \
+  -U '{netbios}\{user}' >/dev/null 2>&1 && echo WRONG-PASSWORD-ACCEPTED
 kill $sampler; wait $sampler 2>/dev/null
 grep -qF -- "$pw" /root/rh-samples && echo PASSWORD-SEEN
 echo "samples: $(wc -l < /root/rh-samples)"
@@ -41,7 +43,9 @@ def test_the_domain_password_never_appears_in_the_process_list() -> None:
         .replace('username="Administrator"', f'username="{USER}"')
     )
     run_on("dc1", f"cat > /root/rh-setter.py <<'PY'\n{setter}\nPY")
-    proc = run_on("dc1", f"bash -c {shlex.quote(SCRIPT.format(user=USER))}", check=False)
+    directory = load_region().region.directory
+    script = SCRIPT.format(user=USER, dns=directory.dns_domain, netbios=directory.netbios_domain)
+    proc = run_on("dc1", f"bash -c {shlex.quote(script)}", check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     for failure in ("SETTER-FAILED", "BIND-FAILED", "WRONG-PASSWORD-ACCEPTED", "PASSWORD-SEEN"):
