@@ -265,12 +265,14 @@ def export_backup(out: Path, inventory: Inventory, kommune: Kommune) -> dict[str
         _write(target / "INGEN-REPOSITORY.txt", f"{found['path']} finnes ikke på {host}.\n")
         return {"repository": None}
     target.mkdir(parents=True, exist_ok=True)
-    passcommand = f"cat {found['files']['passphrase']}"
-    # From /: the repository user may not enter root's home, where ssh starts us.
+    passcommand = f"cat {shlex.quote(found['files']['passphrase'])}"
+    # The passphrase file is root's: read it as root into borg's environment (runuser
+    # keeps it; never in an argument list). From /: the repository user may not enter
+    # root's home, where ssh starts us.
     as_user = (
-        f"cd / && runuser -u {shlex.quote(found['user'])} -- "
-        f"env BORG_PASSCOMMAND={shlex.quote(passcommand)}"
+        f'cd / && BORG_PASSPHRASE="$({passcommand})" runuser -u {shlex.quote(found["user"])} --'
     )
+
     parent, name = repo.rsplit("/", 1)
     # Under the repository's lock: no prune or compact can change it while it is copied
     # (the lock itself stays behind: a copy holding it could not be opened elsewhere).
