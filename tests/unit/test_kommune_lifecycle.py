@@ -27,7 +27,10 @@ NUMBERS = ["--kommunenummer", "3399", "--population", "10"]
 
 
 @pytest.fixture
-def region_copy(tmp_path: Path) -> Path:
+def region_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # `--root` sets REGIONHUS_ROOT for the engines: undone after the test, so the copy
+    # (with its extra municipality) never leaks into other tests.
+    monkeypatch.setenv("REGIONHUS_ROOT", str(repo_root()))
     shutil.copy(repo_root() / "region.yml", tmp_path / "region.yml")
     for part in ("kommuner", "inventory", "roles"):
         shutil.copytree(repo_root() / part, tmp_path / part)
