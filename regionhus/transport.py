@@ -203,6 +203,7 @@ CONNECT_FAILED = re.compile(
 )
 SUDO_REFUSED = re.compile(r"sudo: (a password is required|.*not in the sudoers|.*not allowed)")
 DENIED = "Permission denied"
+ACCOUNT_REFUSED = re.compile(r"Your account has expired[^\r\n]*|Account locked[^\r\n]*")
 JUMP_CLOSED = re.compile(r"kex_exchange_identification|Connection closed by UNKNOWN port 65535")
 
 
@@ -237,6 +238,9 @@ def access_problem(code: int, stderr: str, host: str, transport: Transport) -> s
         return f"{host}: the bastion {transport.bastion} cannot be reached: {failed.group(0)}"
     if failed:
         return f"{host}: cannot connect: {failed.group(0)}"
+    refused = ACCOUNT_REFUSED.search(stderr)
+    if refused:
+        return f"{host}: your account may not log in there: {refused.group(0)}"
     if transport.bastion and JUMP_CLOSED.search(stderr):
         return (
             f"{host}: the bastion {transport.bastion} could not open a connection to it "

@@ -173,7 +173,7 @@ def provision(hosts: list[str], public_key: str) -> None:
         set -e
         getent group regionhus-operators >/dev/null || groupadd regionhus-operators
         id {OPERATOR} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash {OPERATOR}
-        usermod --append --groups regionhus-operators {OPERATOR}
+        usermod --append --groups regionhus-operators --expiredate '' {OPERATOR}
         install -d -m 700 -o {OPERATOR} -g {OPERATOR} /home/{OPERATOR}/.ssh
         printf '%s\\n' '{public_key}' > /home/{OPERATOR}/.ssh/authorized_keys
         chown {OPERATOR}: /home/{OPERATOR}/.ssh/authorized_keys
@@ -255,9 +255,8 @@ def restore(hosts: list[str]) -> None:
     restore_lab_access(hosts)
     time.sleep(1)  # sshd's reload
     for host in hosts:
-        run_on(
-            host, f"pkill -u {OPERATOR} || true; userdel --remove {OPERATOR} || true", check=False
-        )
+        gone = f"pkill -KILL -u {OPERATOR}; userdel --force --remove {OPERATOR}; true"
+        run_on(host, gone, check=False)
     dcs = [h.name for h in load_inventory(source="embedded").hosts if "directory" in h.roles]
     if dcs:
         run_on(dcs[0], f"samba-tool user delete {OPERATOR} || true", check=False)

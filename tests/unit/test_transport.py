@@ -80,6 +80,18 @@ def test_bastion_refusing_the_operator_is_named() -> None:
     assert problem.startswith("dc1: the bastion 10.47.0.40 refused your login")
 
 
+def test_expired_account_is_not_blamed_on_the_bastion() -> None:
+    stderr = (
+        "Your account has expired; please contact your system administrator.\n"
+        "Connection closed by UNKNOWN port 65535\n"
+    )
+    problem = access_problem(255, stderr, "dc1", NETBOX)
+    assert problem == (
+        "dc1: your account may not log in there: "
+        "Your account has expired; please contact your system administrator."
+    )
+
+
 def test_operator_without_sudo_is_told_per_host() -> None:
     problem = access_problem(1, "sudo: a password is required\n", "dc2", NETBOX)
     assert problem is not None and problem.startswith("dc2: the operator account has no")
