@@ -6,7 +6,6 @@ both call `load_inventory`, so the two engines cannot disagree about a host.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -17,7 +16,8 @@ from regionhus.config import RegionConfig, load_region
 from regionhus.directory import directory_vars
 from regionhus.errors import InvalidConfiguration
 from regionhus.inventory.connection import connection_vars
-from regionhus.inventory.hosts import REGION, Host, Network, Role
+from regionhus.inventory.host_rules import host_problems
+from regionhus.inventory.hosts import REGION, Host, Network
 from regionhus.inventory.sources import make_source
 from regionhus.model import Kommune, ServiceName
 from regionhus.validate import Finding
@@ -196,53 +196,8 @@ def check_hosts(
     def add(index: int, field: str, message: str, hint: str) -> None:
         findings.append(Finding(where, None, f"hosts.{index}.{field}", message, hint))
 
-    names = Counter(h.name for h in hosts)
-    addresses = Counter(h.address for h in hosts)
-    for index, host in enumerate(hosts):
-        if names[host.name] > 1:
-            add(index, "name", f"host name '{host.name}' is used more than once", "rename one")
-        if addresses[host.address] > 1:
-            add(
-                index,
-                "address",
-                f"{host.name}: address {host.address} is used more than once",
-                "give each host its own address",
-            )
-        if host.serves != REGION and host.serves not in config.kommuner:
-            add(
-                index,
-                "serves",
-                f"{host.name} serves '{host.serves}', unknown in kommuner/",
-                f"write '{REGION}' or one of: {', '.join(config.kommuner)}",
-            )
-        if network and host.address not in network.subnet:
-            add(
-                index,
-                "address",
-                f"{host.name}: {host.address} is outside {network.subnet}",
-                f"choose an address in {network.subnet}",
-            )
-        if network and host.address in (
-            network.bridge_address,
-            network.subnet.network_address,
-            network.subnet.broadcast_address,
-        ):
-            add(
-                index,
-                "address",
-                f"{host.name}: {host.address} is reserved in the lab network",
-                "choose another address",
-            )
-        # A host that joins AD gets a computer account named after its first 15
-        # characters (NetBIOS): two longer names could share one account.
-        if {Role.DIRECTORY, Role.VDI} & set(host.roles) and len(host.name) > 15:
-            add(
-                index,
-                "name",
-                f"host name '{host.name}' is {len(host.name)} characters; a host that joins "
-                "AD may have at most 15 (its NetBIOS computer name)",
-                "shorten it to 15 characters",
-            )
+    for problem in host_problems(hosts, network, config.kommuner):
+        add(problem.index, problem.field, problem.message, problem.hint)
     return findings
 
 
