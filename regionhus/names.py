@@ -148,7 +148,7 @@ _DN_SPECIAL = ',+"\\<>;='
 
 def escape_dn_value(value: str) -> str:
     """An attribute value for a DN (RFC 4514); the directory_tenants role's `dn_value`
-    filter does the same on the DC side."""
+    filter calls this too, so both sides name the same OU."""
     out = "".join("\\" + c if c in _DN_SPECIAL else c for c in value).replace("\x00", "\\00")
     if out.startswith((" ", "#")):
         out = "\\" + out
