@@ -31,10 +31,13 @@ from regionhus.config import load_region
 from regionhus.errors import RegionhusError
 from regionhus.inventory import Inventory, load_inventory
 from regionhus.paths import repo_root
-from regionhus.plan.run import run_base, run_services
+from regionhus.plan.run import LayerRun, run_base, run_services
 from regionhus.progress import Progress
 from regionhus.secrets import ensure_lab_vault
 from regionhus.transport import transport_for
+
+# run_base or run_services: (hosts, inventory, *, dry, source, progress) -> LayerRun
+LayerRunner = Callable[..., LayerRun]
 
 BIN = Path(sys.executable).parent
 
@@ -63,22 +66,14 @@ def _lab_up() -> str:
     return "lab hosts running"
 
 
-def _apply_base(inventory: Inventory, progress: Progress) -> str:
+def _apply(what: str, runner: LayerRunner, inventory: Inventory, progress: Progress) -> str:
+    """Apply one layer to every host of the region; a failure shows the engine's end."""
     hosts = [h.name for h in inventory.hosts]
-    layer = run_base(hosts, inventory, dry=False, source="embedded", progress=progress)
+    layer = runner(hosts, inventory, dry=False, source="embedded", progress=progress)
     if layer.run is None or not layer.run.ok:
         output = layer.run.output[-4000:] if layer.run else ""
-        raise RegionhusError(f"base layer failed:\n{output}")
-    return f"base layer applied, {len(layer.changes)} change(s)"
-
-
-def _apply_services(inventory: Inventory, progress: Progress) -> str:
-    hosts = [h.name for h in inventory.hosts]
-    layer = run_services(hosts, inventory, dry=False, source="embedded", progress=progress)
-    if layer.run is None or not layer.run.ok:
-        output = layer.run.output[-4000:] if layer.run else ""
-        raise RegionhusError(f"services failed:\n{output}")
-    return f"services applied, {len(layer.changes)} change(s)"
+        raise RegionhusError(f"{what} failed:\n{output}")
+    return f"{what} applied, {len(layer.changes)} change(s)"
 
 
 # pytest -v: "tests/lab/test_base.py::test_sshd_settings_in_effect[dc1] PASSED [ 12%]"
@@ -178,10 +173,16 @@ def run_demo(full: bool = False, quiet: bool = False) -> DemoRun:
     inventory = load_inventory(config=config, source="embedded")
     demo.run("Bring up the lab", _lab_up)
     demo.run("Vault", lambda: f"secrets in {ensure_lab_vault(config)}")
-    demo.run("Apply the base layer (pyinfra)", lambda: _apply_base(inventory, progress))
+    demo.run(
+        "Apply the base layer (pyinfra)",
+        lambda: _apply("base layer", run_base, inventory, progress),
+    )
     # Reloaded: the base layer recorded the hosts' keys the services need.
     inventory = load_inventory(config=config, source="embedded")
-    demo.run("Apply the services (Ansible)", lambda: _apply_services(inventory, progress))
+    demo.run(
+        "Apply the services (Ansible)",
+        lambda: _apply("services", run_services, inventory, progress),
+    )
     title = "Verify (every check and matrix)" if full else "Verify (quick checks)"
     demo.run(title, lambda: _verify(full, progress))
     inventory = load_inventory(config=config, source="embedded")
