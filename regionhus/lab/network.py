@@ -141,8 +141,12 @@ def remove_host_network(name: str) -> None:
     if netns_path(name).exists():
         sh(["ip", "netns", "del", name])
     veth = veth_name(name)
+    # Deleting the namespace makes the kernel remove the pair's root side a moment
+    # later: the link can vanish between the check and the delete, which is the goal.
     if link_exists(veth):
-        sh(["ip", "link", "del", veth])
+        gone = sh(["ip", "link", "del", veth], check=False)
+        if gone.returncode != 0 and link_exists(veth):
+            raise LabError(f"`ip link del {veth}` failed: {gone.stderr.strip()}")
 
 
 def leftover_links(inv: LabInventory) -> list[str]:
