@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated
 
 from pydantic import (
@@ -23,12 +23,16 @@ from pydantic import (
 
 SLUG_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 USERNAME_PATTERN = r"^[a-z][a-z0-9.-]{1,19}$"
+# A municipality's short code: its hosts are named vdi-<code>-<n> and srv-<code>-<n>,
+# which must fit NetBIOS's 15 characters for hosts that join AD (9 + 6 = 15).
+CODE_PATTERN = r"^[a-z][a-z0-9]{1,8}$"
 SSH_KEY_PATTERN = (
     r"^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$"
 )
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
+Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
 Kommunenummer = Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
@@ -81,6 +85,9 @@ class DirectoryChoice(ServiceChoice):
 
 class VdiChoice(ServiceChoice):
     pool_size: Annotated[int, Field(ge=1, le=50)]
+    # The pool's address on the regional gateway (the broker), behind the pool's name
+    # vdi-<slug>.<dns domain>; one address per pool (roles/vdi_broker/README.md).
+    pool_address: IPv4Address | None = None
 
 
 class BackupSchedule(StrictModel):
@@ -125,14 +132,62 @@ class Services(StrictModel):
         return {name: choice for name, choice in found.items() if choice is not None}
 
 
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+class UpdateWindow(StrictModel):
+    """When the municipality's own hosts install updates and reboot if they must."""
+
+    days: Annotated[list[Weekday], Field(min_length=1)] = list(Weekday)
+    start: ClockTime = "03:00"
+    hours: Annotated[int, Field(ge=1, le=8)] = 2
+
+    @field_validator("days")
+    @classmethod
+    def _once_each(cls, days: list[Weekday]) -> list[Weekday]:
+        if len(set(days)) != len(days):
+            raise ValueError("a day is listed twice: name each day once")
+        return days
+
+
+def client_network_problem(network: IPv4Network) -> str | None:
+    """Why a network cannot be a municipality's client network, or None."""
+    if network.prefixlen < 8:
+        return f"{network} is wider than a /8: name the municipality's own networks"
+    if not network.is_private or network.is_loopback or network.is_link_local:
+        return f"{network} is not a private network (10/8, 172.16/12, 192.168/16)"
+    return None
+
+
 class Kommune(StrictModel):
     name: Annotated[str, StringConstraints(min_length=2, max_length=60)]
     slug: Slug
+    code: Code
     kommunenummer: Kommunenummer
     population: Annotated[int, Field(ge=1, le=2_000_000)]
     lifecycle: Lifecycle
     services: Services = Services()
+    # Where the municipality's users sit: its servers' service ports are open from
+    # these networks (and from the region's operations network), from nowhere else.
+    client_networks: list[IPv4Network] = []
+    update_window: UpdateWindow = UpdateWindow()
     operators: list[Operator] = []
+
+    @field_validator("client_networks")
+    @classmethod
+    def _usable_networks(cls, networks: list[IPv4Network]) -> list[IPv4Network]:
+        for network in networks:
+            problem = client_network_problem(network)
+            if problem:
+                raise ValueError(problem)
+        return networks
 
     def service_state(self, service: ServiceName, on: dt.date) -> str:
         """What the platform must do for this service on a date.
@@ -263,8 +318,21 @@ class Access(StrictModel):
     reached with the lab's own ssh config."""
 
     bastion: Bastion | None = None
+    # Where the regional operations unit works from: every municipality's service
+    # ports (servers, the VDI broker) are open from here as well as from the
+    # municipality's own client networks. See regionhus.admin_network.
+    operations_networks: list[IPv4Network] = []
     # Host keys, reviewed by pull request (one `name,address key` line per host).
     known_hosts: str = "inventory/known_hosts"
+
+    @field_validator("operations_networks")
+    @classmethod
+    def _usable_operations(cls, networks: list[IPv4Network]) -> list[IPv4Network]:
+        for network in networks:
+            problem = client_network_problem(network)
+            if problem:
+                raise ValueError(problem)
+        return networks
 
     @field_validator("known_hosts")
     @classmethod

@@ -55,6 +55,9 @@ PATTERN_HINTS = {
     "kommunenummer": 'four digits in quotes, e.g. kommunenummer: "3303" '
     "(without quotes YAML reads 0301 as a number)",
     "slug": "lower-case letters, digits and single hyphens, e.g. nore-og-uvdal",
+    "code": "2-9 lower-case letters or digits, starting with a letter, e.g. nou "
+    "(host names vdi-<code>-<n> and srv-<code>-<n> must fit 15 characters)",
+    "start": 'a time of day in quotes as HH:MM, e.g. start: "03:00"',
     "responsible": "the slug of a municipality, e.g. kongsberg",
     "username": "2-20 characters: lower-case letters, digits, '.' or '-', starting with a letter",
     "email": "an e-mail address, e.g. ola.nordmann@kongsberg.kommune.no",
@@ -80,6 +83,7 @@ TYPE_HINTS = {
     "model_attributes_type": "a mapping of keys below this one",
     "dict_type": "a mapping of keys below this one",
     "bool_type": "true or false",
+    "ip_v4_network": "an IPv4 network with its prefix and no host bits, e.g. 10.101.0.0/16",
 }
 
 
@@ -342,6 +346,47 @@ def _unique(
             )
 
 
+def _client_network_rules(
+    root: Path, region: Region | None, kommuner: dict[Path, tuple[Kommune, YamlDocument]]
+) -> Iterable[Finding]:
+    """Each client network belongs to one municipality and is not the operations
+    network: a server's ports are opened by who a source address belongs to."""
+    owned = [
+        (path, index, network)
+        for path, (kommune, _) in sorted(kommuner.items())
+        for index, network in enumerate(kommune.client_networks)
+    ]
+    operations = list(region.access.operations_networks) if region else []
+    for path, index, network in owned:
+        _, doc = kommuner[path]
+        loc: Loc = ("client_networks", index)
+        others = sorted(
+            {
+                f"{_rel(root, p)} ({n})"
+                for p, i, n in owned
+                if (p, i) != (path, index) and n.overlaps(network)
+            }
+        )
+        if others:
+            yield Finding(
+                _rel(root, path),
+                doc.line_of(loc),
+                f"client_networks.{index}",
+                f"{network} overlaps " + ", ".join(others),
+                "each municipality's client networks are its own: correct one of them",
+            )
+        clash = [str(n) for n in operations if n.overlaps(network)]
+        if clash:
+            yield Finding(
+                _rel(root, path),
+                doc.line_of(loc),
+                f"client_networks.{index}",
+                f"{network} overlaps the region's operations network {', '.join(clash)} "
+                f"({REGION_FILE} access.operations_networks)",
+                "write the municipality's own client network",
+            )
+
+
 def _operator_rules(
     root: Path, region: Region | None, kommuner: dict[Path, tuple[Kommune, YamlDocument]]
 ) -> Iterable[Finding]:
@@ -389,6 +434,8 @@ def cross_file_findings(root: Path, tree: ParsedTree) -> list[Finding]:
         findings += _kommune_rules(kommune, doc, _rel(root, path))
     findings += _unique(root, tree.kommuner, "slug", "slug")
     findings += _unique(root, tree.kommuner, "kommunenummer", "kommunenummer")
+    findings += _unique(root, tree.kommuner, "code", "code")
+    findings += _client_network_rules(root, tree.region, tree.kommuner)
     findings += _operator_rules(root, tree.region, tree.kommuner)
     if tree.region is not None and tree.region_doc is not None:
         slugs = {k.slug for k, _ in tree.kommuner.values()} | tree.file_slugs

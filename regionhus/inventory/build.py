@@ -196,7 +196,8 @@ def check_hosts(
     def add(index: int, field: str, message: str, hint: str) -> None:
         findings.append(Finding(where, None, f"hosts.{index}.{field}", message, hint))
 
-    for problem in host_problems(hosts, network, config.kommuner):
+    codes = {slug: k.code for slug, k in config.kommuner.items()}
+    for problem in host_problems(hosts, network, codes):
         add(problem.index, problem.field, problem.message, problem.hint)
     return findings
 

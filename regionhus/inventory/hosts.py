@@ -20,6 +20,28 @@ class Role(StrEnum):
     DIRECTORY = "directory"
     BACKUP = "backup"
     VDI = "vdi"
+    # The regional house's gateway: the VDI broker (HAProxy) with the pools' addresses.
+    GATEWAY = "gateway"
+    # A municipality's own application server (roles/kommune_server).
+    SERVER = "server"
+
+
+class Protocol(StrEnum):
+    TCP = "tcp"
+    UDP = "udp"
+
+
+class HostService(StrictModel):
+    """A port a host serves to its municipality's clients (NetBox: a service object)."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,49}$")]
+    port: Annotated[int, Field(ge=1, le=65535)]
+    protocol: Protocol = Protocol.TCP
+
+
+# An absolute path without `..`, spaces or shell characters: it ends up in a backup
+# job and a systemd unit.
+DataPath = Annotated[str, StringConstraints(pattern=r"^(/[A-Za-z0-9._-]+)+/?$")]
 
 
 class Host(StrictModel):
@@ -29,6 +51,11 @@ class Host(StrictModel):
     serves: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
     site: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
     tags: list[Tag] = []
+    # What the host serves to its municipality's clients; open only from the
+    # municipality's client networks and the region's operations network.
+    services: list[HostService] = []
+    # The municipality's data on the host, backed up into its own repository.
+    data_paths: list[DataPath] = []
 
 
 class Network(StrictModel):

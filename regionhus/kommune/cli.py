@@ -21,6 +21,10 @@ def kommune() -> None:
 @kommune.command("new")
 @click.argument("slug")
 @click.option("--name", help="The municipality's name without «kommune» (default: from the slug).")
+@click.option(
+    "--code",
+    help="Short code for host names (2-9 characters; default: from the slug, e.g. nou).",
+)
 @click.option("--kommunenummer", required=True, help="Four digits (SSB), e.g. 3338.")
 @click.option("--population", type=click.IntRange(1, 2_000_000), required=True)
 @click.option(
@@ -33,6 +37,7 @@ def new(
     root: Path,
     slug: str,
     name: str | None,
+    code: str | None,
     kommunenummer: str,
     population: int,
     member_from: dt.datetime | None,
@@ -47,7 +52,7 @@ def new(
     )
 
     start = member_from.date() if member_from else default_member_from(today())
-    text = render(slug, name or default_name(slug), kommunenummer, population, start)
+    text = render(slug, name or default_name(slug), kommunenummer, population, start, code)
     path = write_new(root, slug, text)
     _, findings = validate_tree(root)
     own = [f for f in findings if f.file == f"kommuner/{slug}.yml"]

@@ -19,6 +19,9 @@ TEMPLATE = """\
 # gruppenavn ({slug}-admins), backup-repository og NetBox-tenant; det endres aldri.
 name: {name}
 slug: {slug}          # = filnavnet kommuner/{slug}.yml
+# Kortkode (2-9 tegn, unik i regionen): vertsnavnene blir vdi-{code}-1, srv-{code}-1 osv.
+# (maks 15 tegn, NetBIOS). Endres ikke etter at vertene finnes.
+code: {code}
 # Kommunenummeret fra SSB, fire sifre i anførselstegn (ellers leser YAML 0301 som et tall).
 kommunenummer: "{kommunenummer}"
 # Innbyggertall: grunnlaget for den delen av kostnaden som fordeles per innbygger.
@@ -56,6 +59,19 @@ services:               # tjenestene kommunen tar fra det regionale huset
       yearly: 0
     quota_gb: 100         # øvre grense for repositoryet, i GB
 
+# Nettene kommunens brukere sitter i (IPv4 med prefiks, private adresser): portene på
+# kommunens egne servere er åpne herfra og fra regionens driftsnett, ikke fra andre.
+# Må ikke overlappe andre kommuners nett.
+client_networks: []
+#  - 10.120.0.0/22
+
+# Vedlikeholdsvindu for kommunens egne verter: oppdateringer installeres og verten
+# startes om ved behov innenfor vinduet.
+update_window:
+  days: [tue]           # mon, tue, wed, thu, fri, sat, sun
+  start: "03:00"        # "HH:MM" i anførselstegn
+  hours: 2              # vinduets lengde i timer (1-8)
+
 # Kommunens egne IT-ansatte med delegert administrasjon av kommunens del (AD-konto i
 # kommunens OU, medlem av {slug}-admins, innlogging på kommunens egne servere).
 # Den som drifter flere kommuner hører hjemme i region.yml under regional_operators.
@@ -80,9 +96,27 @@ def default_member_from(today: dt.date) -> dt.date:
     return add_months(today.replace(day=1), 2)
 
 
-def render(slug: str, name: str, kommunenummer: str, population: int, member_from: dt.date) -> str:
+def default_code(slug: str) -> str:
+    """kongsberg -> kongsberg, nore-og-uvdal -> nou: the slug when it fits 9 characters,
+    else the first letter of each word (validation refuses a code already taken)."""
+    joined = slug.replace("-", "")
+    if len(joined) <= 9:
+        return joined
+    initials = "".join(word[0] for word in slug.split("-"))
+    return initials if len(initials) >= 2 else joined[:9]
+
+
+def render(
+    slug: str,
+    name: str,
+    kommunenummer: str,
+    population: int,
+    member_from: dt.date,
+    code: str | None = None,
+) -> str:
     return TEMPLATE.format(
         slug=slug,
+        code=code or default_code(slug),
         name=name,
         kommunenummer=kommunenummer,
         population=population,

@@ -96,7 +96,14 @@ def assert_line_points_at_field(root: Path, finding: dict) -> None:
         pytest.fail(f"no line number in {finding}")
     if finding["msg"].startswith("required key is missing"):
         return  # the key is not in the file: the line is that of the enclosing mapping
-    names = [p for p in (finding["field"] or "").split(".") if p and not p.isdigit()]
+    parts = (finding["field"] or "").split(".")
+    if parts[-1].isdigit():
+        # An item of a list of values (client_networks.0): the line is the item itself.
+        text = (root / finding["file"]).read_text().splitlines()[int(finding["line"]) - 1]
+        item = text.lstrip().startswith("- ") or "[" in text
+        assert item, f"line {finding['line']} ({text!r}) is no item"
+        return
+    names = [p for p in parts if p and not p.isdigit()]
     if names:
         text = (root / finding["file"]).read_text().splitlines()[int(finding["line"]) - 1]
         assert names[-1] in text, f"line {finding['line']} ({text!r}) is not about {names[-1]}"
