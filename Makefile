@@ -37,6 +37,8 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
+	$(VENV)/bin/yamllint --strict .
+	mk/ansible-lint
 
 unit: venv
 	$(VENV)/bin/pytest -ra tests/unit
