@@ -35,6 +35,10 @@ DOCUMENTATION = """
 """
 
 MAX_DIFF_CHARS = 20000
+# Module arguments naming what a task manages on the host: the paths a converged
+# record's probe re-checks (regionhus.plan.converged), and the services it keeps running.
+PATH_ARGS = ("path", "dest", "creates", "removes")
+SERVICE_ACTIONS = ("service", "systemd", "systemd_service", "sysvinit")
 
 
 def _text(value: Any) -> str:
@@ -82,6 +86,32 @@ def _summary(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _arg_sets(task: Any, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The task's arguments as run: each (item) result's invocation, and the task's own
+    arguments when they hold no template left unrendered (a skipped task's)."""
+    results = [data] + [r for r in data.get("results") or [] if isinstance(r, dict)]
+    found = [r.get("invocation", {}).get("module_args") or {} for r in results]
+    args = getattr(task, "args", None) or {}
+    if isinstance(args, dict) and "{{" not in json.dumps(args, default=str):
+        found.append(args)
+    return [a for a in found if isinstance(a, dict)]
+
+
+def _managed(task: Any, action: str, data: dict[str, Any]) -> dict[str, list[str]]:
+    paths: set[str] = set()
+    services: set[str] = set()
+    short = action.rsplit(".", 1)[-1]
+    for args in _arg_sets(task, data):
+        for key in PATH_ARGS:
+            value = args.get(key)
+            if isinstance(value, str) and value.startswith("/"):
+                paths.add(value.rstrip("/") or "/")
+        name = args.get("name")
+        if short in SERVICE_ACTIONS and isinstance(name, str) and name:
+            services.add(name)
+    return {"paths": sorted(paths), "services": sorted(services)}
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -127,6 +157,7 @@ class CallbackModule(CallbackBase):
         task = result._task
         data = dict(result._result)
         role, name = self._names(task)
+        action = getattr(task, "resolved_action", None) or task.action
         record = {
             "event": "result",
             "time": time.time(),
@@ -134,12 +165,13 @@ class CallbackModule(CallbackBase):
             "play": self._play,
             "task": name,
             "role": role,
-            "action": getattr(task, "resolved_action", None) or task.action,
+            "action": action,
             "handler": type(task).__name__ == "Handler",
             "check": bool(context.CLIARGS.get("check")) or bool(task.check_mode),
             "status": status,
             "ignore_errors": ignore_errors,
             **_summary(data),
+            "managed": _managed(task, action, data),
         }
         if status == "unreachable":
             record["failed"] = True

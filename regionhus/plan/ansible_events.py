@@ -116,3 +116,14 @@ def to_changes(records: Iterable[dict[str, Any]]) -> tuple[list[Change], dict[st
             )
         )
     return changes, unchanged
+
+
+def managed(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, set[str]]]:
+    """Per host, the paths and services the tasks named (the callback's "managed")."""
+    found: dict[str, dict[str, set[str]]] = {}
+    for record in records:
+        named = record.get("managed") or {}
+        entry = found.setdefault(record["host"], {"paths": set(), "services": set()})
+        for key in ("paths", "services"):
+            entry[key].update(named.get(key) or [])
+    return found

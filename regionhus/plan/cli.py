@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -13,9 +14,9 @@ from regionhus.cli_options import progress_option, source_option
 from regionhus.config import load_region
 from regionhus.errors import RegionhusError
 from regionhus.inventory import Inventory, load_inventory
-from regionhus.plan import apply_record, gitinfo, guard, report
+from regionhus.plan import apply_record, converged, gitinfo, guard, report
 from regionhus.plan.lock import apply_lock
-from regionhus.plan.model import ExitCode, Plan, Status
+from regionhus.plan.model import ExitCode, HostPlan, Plan, Status
 from regionhus.plan.repo import read_repo
 from regionhus.plan.run import apply_runs, collect, dry_run
 from regionhus.plan.scope import (
@@ -28,7 +29,7 @@ from regionhus.plan.scope import (
 )
 from regionhus.progress import Progress, wanted
 from regionhus.secrets import require_secrets, required_secrets, vault_file
-from regionhus.transport import transport_for
+from regionhus.transport import Transport, transport_for
 from regionhus.vault_check import check_vault_data
 
 KOMMUNE = click.option(
@@ -93,9 +94,86 @@ def _explain_scope(scope: Scope, limited: bool) -> None:
         click.echo(f"note: {note}", err=True)
 
 
+FULL_PLAN = click.option(
+    "--full",
+    is_flag=True,
+    help="Dry-run both engines on every host in scope, also on hosts whose inputs and "
+    "state match what they were last converged to.",
+)
+
+
+def fast_check(
+    scope: Scope, inventory: Inventory, transport: Transport, *, full: bool
+) -> converged.Check:
+    """The hosts in scope that still match their converged record (none with --full)."""
+    if full:
+        return converged.Check()
+    result = converged.check(scope.hosts, inventory, transport)
+    if result.matched:
+        unmatched = "; ".join(f"{h}: {why}" for h, why in sorted(result.unmatched.items()))
+        click.echo(
+            f"converged: {len(result.matched)} of {len(scope.hosts)} host(s) match what they "
+            "were last converged to (inputs and probed state); the engines skip them"
+            + (f"\nto the engines: {unmatched}" if unmatched else ""),
+            err=True,
+        )
+    return result
+
+
+def without(scope: Scope, hosts: Iterable[str]) -> Scope:
+    skipped = set(hosts)
+    return Scope(
+        hosts={h: e for h, e in scope.hosts.items() if h not in skipped},
+        ignored=scope.ignored,
+        notes=scope.notes,
+        kommuner=scope.kommuner,
+    )
+
+
+def planned_with(
+    scope: Scope,
+    inventory: Inventory,
+    fast: converged.Check,
+    *,
+    commit: str,
+    limited: bool,
+    progress: Progress,
+) -> Plan:
+    """The engines' dry runs on the hosts `fast` did not match; the matched hosts are in
+    the plan with nothing to do and why."""
+    rest = without(scope, fast.matched)
+    if rest.hosts:
+        result = dry_run(
+            rest,
+            inventory,
+            source=inventory.source,
+            commit=commit,
+            limited=limited,
+            progress=progress,
+        )
+    else:
+        result = collect([], rest, inventory, commit=commit, limited=limited)
+    serves = {h.name: h.serves for h in inventory.hosts}
+    for host, why in fast.matched.items():
+        reasons = [*scope.hosts[host].reasons, why]
+        result.hosts[host] = HostPlan(host, serves[host], reasons=reasons, checked="fingerprint")
+    result.hosts = dict(sorted(result.hosts.items()))
+    return result
+
+
+def record_converged(
+    hosts: Iterable[str], inventory: Inventory, transport: Transport, plan: Plan, commit: str
+) -> None:
+    """Remember hosts an engine just found (or made) converged, for the next plan."""
+    done = converged.record(hosts, inventory, transport, managed=plan.managed, commit=commit)
+    if done:
+        click.echo(f"converged: recorded {', '.join(done)}", err=True)
+
+
 @click.command()
 @KOMMUNE
 @HOST
+@FULL_PLAN
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True
 )
@@ -115,6 +193,7 @@ def plan(
     root: Path,
     kommuner: tuple[str, ...],
     hosts: tuple[str, ...],
+    full: bool,
     fmt: str,
     out: Path | None,
     ref: str | None,
@@ -125,6 +204,10 @@ def plan(
     --check --diff), merged per municipality and host. Touches nothing.
 
     Tasks that cannot tell in a dry run what they would do are reported as UNKNOWN.
+
+    A host whose inputs (code, variables, secrets) and probed state (files, packages,
+    services, directory objects) match what it was last converged to is not dry-run
+    again (regionhus.plan.converged); --full dry-runs every host.
     """
     try:
         inventory = _prepare(root, source)
@@ -132,19 +215,25 @@ def plan(
         _explain_scope(scope, limited)
         # Every host reachable as needed (bastion, host key, sudo) before either engine
         # starts: one clear error per host instead of two engines' failures.
-        transport_for(inventory).preflight(sorted(scope.hosts))
+        via = transport_for(inventory)
+        via.preflight(sorted(scope.hosts))
         commit = gitinfo.head_commit(root)
         if not scope.hosts:
             click.echo("Nothing to plan: the changes touch no host.", err=True)
             result = collect([], scope, inventory, commit=commit, limited=True)
         else:
-            result = dry_run(
+            fast = fast_check(scope, inventory, via, full=full)
+            result = planned_with(
                 scope,
                 inventory,
-                source=inventory.source,
+                fast,
                 commit=commit,
                 limited=limited,
                 progress=Progress(wanted(progress)),
+            )
+            dirty = "+dirty" if gitinfo.dirty_files(root) else ""
+            record_converged(
+                converged.converged_hosts(result), inventory, via, result, commit + dirty
             )
     except RegionhusError as exc:
         click.echo(f"feil: {exc}", err=True)
@@ -156,6 +245,43 @@ def plan(
     else:
         click.echo(text, nl=False)
     sys.exit(int(result.exit_code))
+
+
+def _record_applied(
+    scope: Scope,
+    inventory: Inventory,
+    via: Transport,
+    fast: converged.Check,
+    planned: Plan,
+    applied: Plan,
+    commit: str,
+    ran: bool,
+) -> None:
+    """After an apply: every host in scope (both layers) that the dry runs judged, or
+    that matched its record, is converged now, unless something failed. Without an
+    engine run, the matched hosts keep the records they have."""
+    if planned.exit_code == ExitCode.ERROR or applied.exit_code == ExitCode.ERROR:
+        converged.forget(scope.hosts)
+        return
+    hosts = [
+        h
+        for h, entry in scope.hosts.items()
+        if entry.layers >= converged.BOTH
+        and ((ran and h in fast.matched) or planned.engines_ran.get(h, set()) >= converged.BOTH)
+    ]
+    managed: dict[str, dict[str, set[str]]] = {}
+    for host in hosts:
+        entry = managed.setdefault(host, {"paths": set(), "services": set()})
+        old = fast.records.get(host)
+        for source in (planned.managed.get(host, {}), applied.managed.get(host, {})):
+            for key in ("paths", "services"):
+                entry[key].update(source.get(key, ()))
+        if old is not None:
+            entry["paths"].update(old.paths)
+            entry["services"].update(old.services)
+    done = converged.record(hosts, inventory, via, managed=managed, commit=commit)
+    if done:
+        click.echo(f"converged: recorded {', '.join(done)}", err=True)
 
 
 def _confirm(yes: bool) -> None:
@@ -266,13 +392,9 @@ def _apply(
     commit = gitinfo.head_commit(root) + ("+dirty" if dirty else "")
     started = dt.datetime.now(dt.UTC)
     with apply_lock(who or apply_record.operator(), sorted(scope.hosts), wait=wait):
-        planned = dry_run(
-            scope,
-            inventory,
-            source=inventory.source,
-            commit=commit,
-            limited=limited,
-            progress=progress,
+        fast = fast_check(scope, inventory, via, full=full)
+        planned = planned_with(
+            scope, inventory, fast, commit=commit, limited=limited, progress=progress
         )
         click.echo(report.render_text(planned, inventory.config))
         if planned.exit_code == ExitCode.ERROR:
@@ -282,6 +404,8 @@ def _apply(
         runs = []
         if planned.changes() or full:
             _confirm(yes)
+            # Whatever an engine touches has no converged record until it succeeded.
+            converged.forget(scope.hosts)
             runs = apply_runs(
                 planned,
                 scope,
@@ -293,6 +417,7 @@ def _apply(
         else:
             click.echo("Nothing to apply: every host in scope is converged.")
         applied = collect(runs, scope, inventory, commit=commit, limited=limited)
+        _record_applied(scope, inventory, via, fast, planned, applied, commit, bool(runs))
     changed = apply_record.changed_by_host(applied.changes())
     record_id = apply_record.apply_id(started, commit)
     path = apply_record.write_record(

@@ -68,6 +68,9 @@ class HostPlan:
     changes: list[Change] = field(default_factory=list)
     unchanged: int = 0  # tasks that reported no change
     reasons: list[str] = field(default_factory=list)  # why the host is in the plan
+    # "engines": the dry runs looked at it; "fingerprint": its inputs and probed state
+    # match what it was last converged to (regionhus.plan.converged), engines skipped.
+    checked: str = "engines"
 
     def by_status(self, status: Status) -> list[Change]:
         return [c for c in self.changes if c.status == status]
@@ -98,6 +101,10 @@ class Plan:
     limited: bool = False  # only part of the region was planned
     # Changes the scope guard stops an apply for (regionhus.plan.guard).
     scope_findings: list[ScopeFinding] = field(default_factory=list)
+    # What the engines reported managing on each host ({"paths": [...], "services": [...]})
+    # and the layers whose engine ran without error per host: what a converged record needs.
+    managed: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    engines_ran: dict[str, set[Layer]] = field(default_factory=dict)
 
     def changes(self, status: Status | None = None) -> list[Change]:
         every = [c for h in self.hosts.values() for c in h.changes]

@@ -232,6 +232,7 @@ def to_json(plan: Plan, config: RegionConfig) -> dict[str, Any]:
             name: {
                 "serves": h.serves,
                 "reasons": h.reasons,
+                "checked": h.checked,
                 "unchanged": h.unchanged,
                 "changes": [c.to_json() for c in h.changes],
             }

@@ -8,7 +8,7 @@ import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from regionhus.engines import EngineRun, run_ansible, run_pyinfra_json
@@ -34,6 +34,9 @@ class LayerRun:
     run: EngineRun | None  # None: not run (no host in scope / nothing pending)
     changes: list[Change]
     unchanged: dict[str, int]
+    # host -> {"paths": ..., "services": ...} the engine reported managing (Ansible only)
+    managed: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    hosts: list[str] = field(default_factory=list)  # the hosts the engine ran on
 
 
 def _limit(hosts: list[str], inventory: Inventory) -> str | None:
@@ -76,7 +79,7 @@ def run_base(
         changes, unchanged = pyinfra_events.plan_changes(data, run.output), {}
     else:
         changes, unchanged = pyinfra_events.result_changes(data)
-    return LayerRun(Layer.BASE, run, changes, unchanged)
+    return LayerRun(Layer.BASE, run, changes, unchanged, hosts=list(hosts))
 
 
 def run_services(
@@ -106,8 +109,16 @@ def run_services(
                 events=events,
             )
         run.seconds = time.monotonic() - started
-        changes, unchanged = ansible_events.to_changes(ansible_events.read_events(events))
-    return LayerRun(Layer.SERVICES, run, changes, unchanged)
+        records = ansible_events.read_events(events)
+        changes, unchanged = ansible_events.to_changes(records)
+    return LayerRun(
+        Layer.SERVICES,
+        run,
+        changes,
+        unchanged,
+        managed=ansible_events.managed(records),
+        hosts=list(hosts),
+    )
 
 
 def collect(
@@ -136,6 +147,13 @@ def collect(
         failed_reported = any(c.status == "failed" for c in layer_run.changes)
         if run is not None and not run.ok and not failed_reported:
             plan.errors.append(_error(layer_run.layer, run))
+        if run is not None and run.ok:
+            for host in layer_run.hosts:
+                plan.engines_ran.setdefault(host, set()).add(layer_run.layer)
+        for host, named in layer_run.managed.items():
+            entry = plan.managed.setdefault(host, {"paths": set(), "services": set()})
+            for key, values in named.items():
+                entry.setdefault(key, set()).update(values)
     attribute(plan.changes(), inventory.config.kommuner)
     plan.scope_findings = out_of_scope(
         plan,
