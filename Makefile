@@ -39,6 +39,7 @@ lint: venv
 	$(VENV)/bin/mypy
 	$(VENV)/bin/yamllint --strict .
 	mk/ansible-lint
+	$(VENV)/bin/python mk/scan_secrets.py
 
 unit: venv
 	$(VENV)/bin/pytest -ra tests/unit
