@@ -1,10 +1,13 @@
 """The region's small certificate authority for RDP (TLS) certificates of session hosts.
 
 The CA is created once on the control machine in ``state_dir()/pki`` and issues one
-certificate per host for its FQDN (and short name). Issuing is idempotent: a certificate
+certificate per host for its FQDN (and short name), plus the name of the pool the host
+serves (``--also vdi-<slug>.<domain>``), so a client that connects through the broker
+and verifies the certificate accepts it. Issuing is idempotent: a certificate
 that is valid for more than ``RENEW_BEFORE`` and names the right host is kept as it is.
 
-    python -m regionhus.vdi.pki issue --name vdi-kongsberg-1 --fqdn vdi-...internal
+    python -m regionhus.vdi.pki issue --name vdi-kongsberg-1 --fqdn vdi-...internal \
+        [--also vdi-kongsberg.ad...internal]
 
 prints one JSON line: {"changed": bool, "cert": path, "key": path, "ca": path}.
 Production would swap this for the region's real CA; the role only needs the files.
@@ -129,13 +132,16 @@ def _current(cert_path: Path, key_path: Path, ca: x509.Certificate, names: set[s
     )
 
 
-def issue(name: str, fqdn: str, directory: Path | None = None) -> Issued:
-    """A certificate for host `name` (CN = its FQDN), issued only when needed."""
+def issue(
+    name: str, fqdn: str, directory: Path | None = None, also: tuple[str, ...] = ()
+) -> Issued:
+    """A certificate for host `name` (CN = its FQDN; `also`: further DNS names, such as
+    its pool's), issued only when needed (a changed set of names issues anew)."""
     directory = directory or pki_dir()
     ca_cert, ca_key = ensure_ca(directory)
     cert_path = directory / "hosts" / f"{name}.crt"
     key_path = directory / "hosts" / f"{name}.key"
-    names = {fqdn, name}
+    names = {fqdn, name, *also}
     if _current(cert_path, key_path, ca_cert, names):
         return Issued(False, cert_path, key_path, directory / "ca.crt")
     # RSA for the host: every RDP client takes it (some older ones choke on ECDSA).
@@ -170,8 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     issue_cmd = sub.add_parser("issue", help="issue (or keep) a host's certificate")
     issue_cmd.add_argument("--name", required=True)
     issue_cmd.add_argument("--fqdn", required=True)
+    issue_cmd.add_argument("--also", action="append", default=[], help="another DNS name")
     args = parser.parse_args(argv)
-    result = issue(args.name, args.fqdn)
+    result = issue(args.name, args.fqdn, also=tuple(args.also))
     json.dump(
         {
             "changed": result.changed,
