@@ -66,6 +66,31 @@ class Operator(StrictModel):
     ssh_public_key: Annotated[str, StringConstraints(pattern=SSH_KEY_PATTERN)] | None = None
 
 
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
+# Alerts leave the region's network: only over TLS, to a named host.
+WEBHOOK_PATTERN = r"^https://[A-Za-z0-9]([A-Za-z0-9.-]{0,252})(:[0-9]{1,5})?(/[^\s]*)?$"
+
+
+class AlertContact(StrictModel):
+    """Where the monitoring's alerts about a municipality go (its pool, servers and
+    backup repository), besides regional operations, which get every alert."""
+
+    email: list[Annotated[str, StringConstraints(pattern=EMAIL_PATTERN)]] = []
+    webhook: list[Annotated[str, StringConstraints(pattern=WEBHOOK_PATTERN)]] = []
+
+    @model_validator(mode="after")
+    def _reaches_someone(self) -> AlertContact:
+        if not (self.email or self.webhook):
+            raise ValueError(
+                "alerts names no one: add `email: [drift@<kommune>.kommune.no]` or "
+                "`webhook: [https://...]`, or remove `alerts`"
+            )
+        for kind, items in (("email", self.email), ("webhook", self.webhook)):
+            if len(set(items)) != len(items):
+                raise ValueError(f"alerts.{kind} lists an entry twice: name each once")
+        return self
+
+
 class Lifecycle(StrictModel):
     status: LifecycleStatus
     member_from: dt.date
@@ -179,6 +204,8 @@ class Kommune(StrictModel):
     client_networks: list[IPv4Network] = []
     update_window: UpdateWindow = UpdateWindow()
     operators: list[Operator] = []
+    # Who gets the monitoring's alerts about this municipality (roles/monitoring).
+    alerts: AlertContact | None = None
 
     @field_validator("client_networks")
     @classmethod

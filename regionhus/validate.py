@@ -61,6 +61,7 @@ PATTERN_HINTS = {
     "responsible": "the slug of a municipality, e.g. kongsberg",
     "username": "2-20 characters: lower-case letters, digits, '.' or '-', starting with a letter",
     "email": "an e-mail address, e.g. ola.nordmann@kongsberg.kommune.no",
+    "webhook": "an https URL, e.g. https://varsling.kongsberg.kommune.no/regionhus",
     "ssh_public_key": "one line from a .pub file, e.g. ssh-ed25519 AAAAC3Nza... ola@laptop",
     "at": 'a time of day in quotes as HH:MM, e.g. at: "01:30"',
     "realm": "upper-case DNS name, e.g. AD.KONGSBERGREGIONEN.INTERNAL",
@@ -128,6 +129,8 @@ def _hint(model: type[BaseModel], error: Any) -> str:
     loc: Loc = tuple(error["loc"])
     kind = error["type"]
     last = str(loc[-1]) if loc else ""
+    # A list item's hint is its list's (alerts.email.0 is an e-mail address).
+    named = next((str(part) for part in reversed(loc) if not isinstance(part, int)), "")
     ctx = error.get("ctx") or {}
     if kind == "missing":
         return f"add the required key `{last}:`"
@@ -135,7 +138,7 @@ def _hint(model: type[BaseModel], error: Any) -> str:
         allowed = ", ".join(_allowed_keys(model, loc[:-1]))
         return f"remove `{last}` or correct its spelling; allowed here: {allowed}"
     if kind == "string_pattern_mismatch":
-        return "write " + PATTERN_HINTS.get(last, f"text matching {ctx.get('pattern')}")
+        return "write " + PATTERN_HINTS.get(named, f"text matching {ctx.get('pattern')}")
     if kind == "enum":
         return f"write one of: {ctx.get('expected', '')}".replace("'", "")
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):

@@ -24,6 +24,8 @@ class Role(StrEnum):
     GATEWAY = "gateway"
     # A municipality's own application server (roles/kommune_server).
     SERVER = "server"
+    # The regional house's monitoring: Prometheus, Alertmanager, probers (roles/monitoring).
+    MONITORING = "monitoring"
 
 
 class Protocol(StrEnum):

@@ -72,6 +72,13 @@ update_window:
   start: "03:00"        # "HH:MM" i anførselstegn
   hours: 2              # vinduets lengde i timer (1-8)
 
+# Hvem i kommunen som får varsler fra overvåkingen om kommunens del (VDI-pool, egne
+# servere, backup-repository); regional drift får alle varsler uansett. Minst én
+# e-postadresse eller webhook (https) når nøkkelen er med.
+# alerts:
+#   email: [driftsvakt@{slug}.kommune.no]
+#   webhook: [https://varsling.{slug}.kommune.no/regionhus]
+
 # Kommunens egne IT-ansatte med delegert administrasjon av kommunens del (AD-konto i
 # kommunens OU, medlem av {slug}-admins, innlogging på kommunens egne servere).
 # Den som drifter flere kommuner hører hjemme i region.yml under regional_operators.

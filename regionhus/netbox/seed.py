@@ -7,7 +7,8 @@ The data model in NetBox:
   a drift check can catch (someone forgot to set it) instead of meaning "shared";
 - sites: `regionalt-hus` and one per municipality (its local presence);
 - cluster type + cluster `regionalt-hus` scoped to the regional house's site;
-- VM roles directory/backup/vdi, platform debian-12, tags from the host list;
+- VM roles as the hosts have them (directory, backup, vdi, monitoring, ...), platform
+  debian-12, tags from the host list;
 - per host: a VM, interface eth0, its IPv4 address assigned to eth0 and set primary.
 
 Every object type is read once, then missing objects are created and differing ones
@@ -31,7 +32,7 @@ CLUSTER = "regionalt-hus"
 CLUSTER_TYPE = "regionhus-vm"
 PLATFORM = "debian-12"
 INTERFACE = "eth0"
-ROLE_COLORS = {"directory": "2196f3", "backup": "795548", "vdi": "4caf50"}
+ROLE_COLORS = {"directory": "2196f3", "backup": "795548", "vdi": "4caf50", "monitoring": "ff9800"}
 
 
 @dataclass(frozen=True)
