@@ -62,6 +62,21 @@ apt.packages(
     extra_install_args="-o DPkg::Lock::Timeout=300",
 )
 
+# --- node exporter --------------------------------------------------------------------
+# Every host's metrics for the monitoring host (roles/monitoring); its port is open to
+# the monitoring hosts only (firewall below). Its textfile directory (Debian's default,
+# /var/lib/prometheus/node-exporter) carries the backup guard's verdict on backup1.
+apt.packages(
+    name="Install node exporter",
+    packages=["prometheus-node-exporter"],
+    # Without the optional collectors' timers (apt, smartmon): host metrics only.
+    no_recommends=True,
+    extra_install_args="-o DPkg::Lock::Timeout=300",
+)
+systemd.service(
+    name="Node exporter running", service="prometheus-node-exporter", running=True, enabled=True
+)
+
 # --- operators ----------------------------------------------------------------------
 server.group(name=f"Group {OPERATOR_GROUP}", group=OPERATOR_GROUP)
 template(f"/etc/sudoers.d/{OPERATOR_GROUP}", mode="440", base_operator_group=OPERATOR_GROUP)
