@@ -54,6 +54,7 @@ _FROM_SERVICE_STATE = {
 class JobKind(StrEnum):
     HOME = "home"  # a VDI host: the municipality's users' home directories
     SAMBA = "samba"  # a domain controller: the region's Active Directory
+    DATA = "data"  # a municipality's server: its declared data paths (inventory data_paths)
 
 
 @dataclass(frozen=True)
@@ -94,14 +95,18 @@ class Job:
     repository: str
     kind: JobKind
     schedule: BackupSchedule
+    paths: tuple[str, ...] = ()  # a data job's paths (home and samba: the role's own)
 
     def to_vars(self) -> dict[str, Any]:
         """The shape the backup_client role takes (backup_client_jobs)."""
-        return {
+        found: dict[str, Any] = {
             "repository": self.repository,
             "kind": self.kind.value,
             "schedule": self.schedule.model_dump(mode="json"),
         }
+        if self.kind is JobKind.DATA:
+            found["paths"] = list(self.paths)
+        return found
 
 
 def _writes_to(host: Host) -> list[tuple[str, JobKind]]:
@@ -111,6 +116,9 @@ def _writes_to(host: Host) -> list[tuple[str, JobKind]]:
         found.append((REGION_REPOSITORY, JobKind.SAMBA))
     if Role.VDI in host.roles and host.serves != REGION:
         found.append((host.serves, JobKind.HOME))
+    # A server writes its data into its own municipality's repository, never another's.
+    if Role.SERVER in host.roles and host.serves != REGION and host.data_paths:
+        found.append((host.serves, JobKind.DATA))
     return found
 
 
@@ -174,7 +182,8 @@ def jobs_for(host: Host, repos: Iterable[Repository]) -> list[Job]:
     for name, kind in _writes_to(host):
         repo = by_name.get(name)
         if repo is not None and repo.state is RepositoryState.ACTIVE:
-            jobs.append(Job(name, kind, repo.schedule))
+            paths = tuple(host.data_paths) if kind is JobKind.DATA else ()
+            jobs.append(Job(name, kind, repo.schedule, paths))
     return jobs
 
 

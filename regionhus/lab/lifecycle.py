@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from regionhus.lab import aptproxy, firewall, machines, network, rootfs, ssh
+from regionhus.lab import aptproxy, clients, firewall, machines, network, rootfs, ssh
 from regionhus.lab.errors import LabError
 from regionhus.lab.image import ensure_image
 from regionhus.lab.inventory import LabHost, LabInventory, lab_inventory
@@ -46,6 +46,8 @@ def up(echo: Echo, inv: LabInventory | None = None) -> None:
     for host in inv.hosts:
         prepare_and_boot(host, inv, image, pubkey, sources, echo)
     wait_for_ssh(inv.hosts, started, echo)
+    made = clients.ensure_clients(inv)
+    echo(f"clients: {', '.join(f'{c.namespace} {c.address}' for c in made)}")
     refresh_package_lists(inv.hosts, echo)
     ensure_lab_secrets(echo)
     echo(f"lab up: {len(inv.hosts)} hosts; ssh -F {ssh.ssh_config_path()} <host>")
@@ -152,6 +154,7 @@ def down(echo: Echo, wipe: bool = False, inv: LabInventory | None = None) -> Non
             rootfs.wipe(name)
         echo(f"{name}: down" + (" (disk wiped)" if wipe else ""))
     aptproxy.stop_proxy()
+    clients.remove_clients()
     network.remove_bridge(inv.network)
     firewall.remove_firewall()
     shutil.rmtree(control_dir(), ignore_errors=True)
