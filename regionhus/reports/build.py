@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from regionhus import directory
 from regionhus.inventory import REGION, Host, Inventory, Role
 from regionhus.model import Kommune, ServiceName
 from regionhus.records import ApplyRecord, DirectoryRecord, DrillRecord
+from regionhus.reports.availability import SHARED_SERVICES, Availability
 from regionhus.reports.costs import CostAllocation, CostRow, allocate
 from regionhus.reports.evidence import BrokenRecord, Evidence, RecordEvidence
 from regionhus.reports.model import (
@@ -58,6 +59,9 @@ class _Context:
     period_start: dt.datetime
     findings: list[Finding]
     regional: RegionalRights | None = None  # read once, shown in every municipality
+    availability: Availability | None = None  # measured by the monitoring, if any
+    # Shared services whose shortfall is already a finding (flagged once, for the region).
+    flagged_shared: set[str] = field(default_factory=set)
 
     @property
     def on(self) -> dt.date:
@@ -76,6 +80,7 @@ def build_report(
     period_days: int = DEFAULT_PERIOD_DAYS,
     now: dt.datetime | None = None,
     records_root: Path | None = None,
+    availability: Availability | None = None,
 ) -> AuditReport:
     """The report for the region (scope "region") or for one municipality (its slug)."""
     return build_reports(
@@ -86,6 +91,7 @@ def build_report(
         period_days=period_days,
         now=now,
         records_root=records_root,
+        availability=availability,
     )[0]
 
 
@@ -98,6 +104,7 @@ def build_reports(
     period_days: int = DEFAULT_PERIOD_DAYS,
     now: dt.datetime | None = None,
     records_root: Path | None = None,
+    availability: Availability | None = None,
 ) -> list[AuditReport]:
     """One report per scope ("region" or a slug), from one reading of the evidence.
 
@@ -116,7 +123,7 @@ def build_reports(
         records_root = records_root or records_dir()
         evidence = RecordEvidence(records_root)
     now = now or dt.datetime.now(dt.UTC)
-    region = _region_report(inventory, evidence, lang, period_days, now, records_root)
+    region = _region_report(inventory, evidence, lang, period_days, now, records_root, availability)
     return [region if scope == REGION_SCOPE else _kommune_report(region, scope) for scope in scopes]
 
 
@@ -127,6 +134,7 @@ def _region_report(
     period_days: int,
     now: dt.datetime,
     records_root: Path | None,
+    availability: Availability | None = None,
 ) -> AuditReport:
     config = inventory.config
     ctx = _Context(
@@ -136,7 +144,17 @@ def _region_report(
         now=now,
         period_start=now - dt.timedelta(days=period_days),
         findings=[],
+        availability=availability,
     )
+    if availability is not None and availability.error:
+        ctx.flag(
+            Severity.WARNING,
+            "availability_not_measured",
+            None,
+            "f_availability_not_measured",
+            source=availability.source,
+            error=availability.error,
+        )
     ctx.regional = _regional_rights(ctx)
     kommuner = list(config.kommuner.values())
     costs = allocate(config.region, kommuner, config.on)
@@ -164,6 +182,7 @@ def _region_report(
         kommuner=[_with_findings(s, by_kommune.get(s.slug, [])) for s in sections],
         costs=costs,
         findings=findings,
+        availability_source=availability.source if availability else None,
     )
 
 
@@ -223,19 +242,43 @@ def _services(ctx: _Context, kommune: Kommune) -> list[ServiceRow]:
     rows = []
     for name, choice in kommune.services.chosen().items():
         entry = getattr(catalogue, name.value)
-        rows.append(
-            ServiceRow(
-                service=name.value,
-                title=entry.title,
-                start=choice.start,
-                until=choice.until,
-                state=kommune.service_state(name, ctx.on),
-                responsible=entry.responsible,
-                availability_percent=entry.sla.availability_percent,
-                response_time_hours=entry.sla.response_time_hours,
-            )
+        measured = ctx.availability.of(name.value, kommune.slug) if ctx.availability else None
+        row = ServiceRow(
+            service=name.value,
+            title=entry.title,
+            start=choice.start,
+            until=choice.until,
+            state=kommune.service_state(name, ctx.on),
+            responsible=entry.responsible,
+            availability_percent=entry.sla.availability_percent,
+            response_time_hours=entry.sla.response_time_hours,
+            measured_percent=measured.percent if measured else None,
+            measured_coverage_percent=measured.coverage_percent if measured else None,
         )
+        rows.append(row)
+        _check_availability(ctx, kommune, row)
     return rows
+
+
+def _check_availability(ctx: _Context, kommune: Kommune, row: ServiceRow) -> None:
+    """A finding when the measured availability is below the SLA (a shared service's
+    once, for the region)."""
+    if row.measured_percent is None or row.measured_percent >= row.availability_percent:
+        return
+    shared = row.service in SHARED_SERVICES
+    if shared and row.service in ctx.flagged_shared:
+        return
+    ctx.flagged_shared.add(row.service)
+    ctx.flag(
+        Severity.WARNING,
+        "availability_below_sla",
+        None if shared else kommune.slug,
+        "f_availability_below_sla",
+        service=row.title,
+        measured=ctx.texts.num(row.measured_percent, 2),
+        sla=ctx.texts.num(row.availability_percent, 1),
+        coverage=ctx.texts.num(row.measured_coverage_percent or 0, 1),
+    )
 
 
 def _host_row(inventory: Inventory, host: Host) -> HostRow:

@@ -12,6 +12,7 @@ from regionhus.cli_options import source_option
 from regionhus.config import load_region
 from regionhus.inventory import load_inventory
 from regionhus.paths import records_dir
+from regionhus.reports.availability import read_availability
 from regionhus.reports.build import DEFAULT_PERIOD_DAYS, build_reports
 from regionhus.reports.evidence import RecordEvidence
 from regionhus.reports.model import REGION_SCOPE, AuditReport
@@ -70,7 +71,13 @@ def write_reports(reports: list[AuditReport], formats: tuple[str, ...], out: Pat
     type=click.IntRange(min=1),
     default=DEFAULT_PERIOD_DAYS,
     show_default=True,
-    help="How far back changes (apply records) are listed.",
+    help="How far back changes (apply records) and measured availability go.",
+)
+@click.option(
+    "--prometheus",
+    metavar="URL|auto",
+    help="Read measured availability from this Prometheus (auto: the monitoring host's); "
+    "default: REGIONHUS_PROMETHEUS_URL, else not measured.",
 )
 @source_option
 @click.pass_obj
@@ -81,6 +88,7 @@ def audit(
     out: Path | None,
     lang: str,
     period_days: int,
+    prometheus: str | None,
     source: str | None,
 ) -> None:
     """Audit report per municipality and for the region.
@@ -93,6 +101,8 @@ def audit(
     records = records_dir()
     now = report_time(config.on)
     scopes = [slug] if slug else [REGION_SCOPE, *config.kommuner]
+    start = now - dt.timedelta(days=period_days)
+    availability = read_availability(inventory, start, now, prometheus)
     reports = build_reports(
         inventory,
         RecordEvidence(records),
@@ -101,6 +111,7 @@ def audit(
         period_days=period_days,
         now=now,
         records_root=records,
+        availability=availability,
     )
     out = out or Path(f"audit-{config.on.isoformat()}")
     written = write_reports(reports, formats or ("html",), out)

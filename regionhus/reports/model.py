@@ -44,6 +44,10 @@ class ServiceRow:
     responsible: str
     availability_percent: float
     response_time_hours: float
+    # Measured by the monitoring over the report period (None: not measured), and how
+    # much of the period the measurement covers (Prometheus may hold less history).
+    measured_percent: float | None = None
+    measured_coverage_percent: float | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,8 @@ class AuditReport:
     kommuner: list[KommuneSection]
     costs: CostAllocation
     findings: list[Finding]  # every finding in scope, most severe first
+    # Where measured availability came from (Prometheus' URL), None: no monitoring.
+    availability_source: str | None = None
 
     @property
     def is_region(self) -> bool:

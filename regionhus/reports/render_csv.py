@@ -115,11 +115,27 @@ def _services(report: AuditReport, texts: Texts) -> list[Row]:
         [
             "slug",
             *_header(texts, "kommune", "service", "from", "until", "state_today", "responsible"),
+            "sla_availability_percent",
+            "measured_availability_percent",
+            "measured_coverage_percent",
         ]
     ]
     for k in report.kommuner:
         rows += [
-            [k.slug, k.name, s.title, s.start, s.until, texts.enum("state", s.state), s.responsible]
+            [
+                k.slug,
+                k.name,
+                s.title,
+                s.start,
+                s.until,
+                texts.enum("state", s.state),
+                s.responsible,
+                s.availability_percent,
+                "" if s.measured_percent is None else round(s.measured_percent, 3),
+                ""
+                if s.measured_coverage_percent is None
+                else round(s.measured_coverage_percent, 1),
+            ]
             for s in k.services
         ]
     return rows

@@ -173,12 +173,14 @@ TEMPLATE = """<!DOCTYPE html>
 {% if k.services %}
 <table>
   <tr><th>{{ T.t("service") }}</th><th>{{ T.t("from") }}</th><th>{{ T.t("until") }}</th>
-      <th>{{ T.t("state_today") }}</th><th>{{ T.t("responsible") }}</th><th>{{ T.t("sla") }}</th></tr>
+      <th>{{ T.t("state_today") }}</th><th>{{ T.t("responsible") }}</th><th>{{ T.t("sla") }}</th>
+      <th>{{ T.t("measured") }}</th></tr>
   {% for s in k.services %}
   <tr><td>{{ s.title }}</td><td>{{ T.when(s.start) }}</td><td>{{ T.when(s.until) }}</td>
       <td class="state-{{ s.state }}">{{ T.enum("state", s.state) }}</td>
       <td>{{ names.get(s.responsible, s.responsible) }}</td>
-      <td>{{ T.t("sla_value", availability=T.num(s.availability_percent, 1), response=T.num(s.response_time_hours)) }}</td></tr>
+      <td>{{ T.t("sla_value", availability=T.num(s.availability_percent, 1), response=T.num(s.response_time_hours)) }}</td>
+      <td>{{ T.measured(s.measured_percent, s.measured_coverage_percent) }}</td></tr>
   {% endfor %}
 </table>
 {% else %}<p>{{ T.t("no_services") }}</p>{% endif %}

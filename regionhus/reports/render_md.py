@@ -166,9 +166,24 @@ def _kommune(k: KommuneSection, t: Texts, names: dict[str, str]) -> list[str]:
         "",
     ]
     service_rows = [
-        [s.title, t.when(s.start), t.when(s.until), t.enum("state", s.state)] for s in k.services
+        [
+            s.title,
+            t.when(s.start),
+            t.when(s.until),
+            t.enum("state", s.state),
+            f"{t.num(s.availability_percent, 1)} %",
+            t.measured(s.measured_percent, s.measured_coverage_percent),
+        ]
+        for s in k.services
     ]
-    service_header = [t.t("service"), t.t("from"), t.t("until"), t.t("state_today")]
+    service_header = [
+        t.t("service"),
+        t.t("from"),
+        t.t("until"),
+        t.t("state_today"),
+        t.t("sla"),
+        t.t("measured"),
+    ]
     out += _table(service_header, service_rows) if k.services else [t.t("no_services"), ""]
     out += [f"### {t.t('hosts')}", ""]
     host_rows = [

@@ -229,6 +229,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "role_directory": ("katalog", "directory"),
     "role_backup": ("sikkerhetskopi", "backup"),
     "role_vdi": ("VDI", "VDI"),
+    "role_server": ("kommunens server", "municipal server"),
     # findings
     "f_admin_not_read": (
         "Administratorgruppen er ikke lest fra katalogen (ingen registrering i {path}).",
@@ -266,6 +267,22 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Ingen registrering av nyeste sikkerhetskopi (ventet {path}).",
         "No record of the newest backup (expected {path}).",
     ),
+    "f_availability_below_sla": (
+        "{service}: målt tilgjengelighet {measured} % er under avtalt {sla} % "
+        "(målingen dekker {coverage} % av perioden).",
+        "{service}: measured availability {measured} % is below the agreed {sla} % "
+        "(the measurement covers {coverage} % of the period).",
+    ),
+    "f_availability_not_measured": (
+        "Tilgjengeligheten kunne ikke leses fra overvåkingen ({source}): {error}",
+        "Availability could not be read from the monitoring ({source}): {error}",
+    ),
+    "measured": ("Målt", "Measured"),
+    "measured_value": (
+        "{measured} % (dekker {coverage} % av perioden)",
+        "{measured} % (covers {coverage} % of the period)",
+    ),
+    "not_measured": ("ikke målt", "not measured"),
     "f_backup_stale": (
         "Nyeste sikkerhetskopi er {hours} timer gammel; planen er hver {every}. time.",
         "The newest backup is {hours} hours old; the schedule is every {every} h.",
@@ -311,6 +328,14 @@ class Texts:
 
     def enum(self, kind: str, value: str) -> str:
         return self.t(f"{kind}_{value}")
+
+    def measured(self, percent: float | None, coverage: float | None) -> str:
+        """A measured availability with how much of the period it covers."""
+        if percent is None:
+            return self.t("not_measured")
+        return self.t(
+            "measured_value", measured=self.num(percent, 2), coverage=self.num(coverage or 0, 1)
+        )
 
     def num(self, value: float, decimals: int = 0) -> str:
         """Thousands grouped as each language writes them: 4 200 000 / 4,200,000."""
