@@ -344,7 +344,11 @@ def render_region_ssh_config(
     if bastion:
         host, port, user = bastion
         lines += [f"Host {' '.join(ours)}", f"    ProxyJump {BASTION_ALIAS}", ""]
-        lines += [f"Host {BASTION_ALIAS} {host}", f"    HostName {host}", f"    Port {port}"]
+        lines += [f"Host {BASTION_ALIAS} {host}", f"    HostName {host}"]
+        # Port 22 is left to the default: pyinfra passes a ProxyJump hop's configured
+        # port on as the string "22", and paramiko then looks its key up as
+        # "[host]:22", which is not how known_hosts pins a host on port 22.
+        lines += [f"    Port {port}"] if port != 22 else []
         lines += [f"    User {user}"] if user else []
         lines += [""]
         ours += [BASTION_ALIAS, host]

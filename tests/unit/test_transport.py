@@ -152,6 +152,28 @@ def test_region_ssh_config_pins_keys_jumps_and_keeps_the_operators_own(tmp_path:
     assert ssh_g(tmp_path / "ssh_config", "dc1")["stricthostkeychecking"] == "true"
 
 
+def test_pyinfra_looks_up_the_bastions_key_as_it_is_pinned(tmp_path: Path) -> None:
+    """pyinfra (paramiko) finds the bastion's pinned key under its plain address: a hop
+    port it reads as "22" would make paramiko look for "[address]:22" and stop every run."""
+    from paramiko import SSHConfig
+    from pyinfra.connectors.sshuserclient.client import SSHClient
+
+    text = render_region_ssh_config(
+        hosts=[("dc1", "10.0.5.11")],
+        known_hosts=tmp_path / "known_hosts",
+        bastion=("10.0.5.2", 22, None),
+        operator_config=tmp_path / "none",
+    )
+    hostname, hop = SSHClient.derive_shorthand(SSHConfig.from_text(text), BASTION_ALIAS)
+    assert (hostname, hop["port"]) == (BASTION_ALIAS, 22)
+    assert ssh_g(write(tmp_path / "ssh_config", text), BASTION_ALIAS)["port"] == "22"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
 def ssh_g(config: Path, host: str) -> dict[str, str]:
     out = subprocess.run(
         ["ssh", "-G", "-F", str(config), host], capture_output=True, text=True, check=True
