@@ -22,6 +22,8 @@ from regionhus.lab.mirror import configured_mirrors
 
 NAME = "bastion"
 ADDRESS = ipaddress.IPv4Address("10.47.0.40")
+# A boot takes seconds on a quiet machine, minutes while a dozen lab hosts share 2 cores.
+BOOT_TIMEOUT_S = 240
 
 
 def host() -> LabHost:
@@ -46,12 +48,24 @@ def ensure_bastion(username: str, public_key: str, echo=print) -> LabHost:  # ty
     keys = rootfs.host_keys(rootdir)
     ssh.update_known_hosts(bastion, keys)
     machines.boot(bastion, rootdir)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + BOOT_TIMEOUT_S
     while not sshd_answers():
         if time.monotonic() > deadline:
-            raise LabError(f"{NAME}: no ssh answer in 60 s; see {machines.console_log(NAME)}")
+            raise LabError(
+                f"{NAME}: no ssh answer in {BOOT_TIMEOUT_S} s; the end of its console "
+                f"({machines.console_log(NAME)}):\n{console_tail()}"
+            )
         time.sleep(0.3)
     return bastion
+
+
+def console_tail(lines: int = 30) -> str:
+    """The console's last lines, for the error (remove() deletes the log with the host)."""
+    try:
+        text = machines.console_log(NAME).read_text(errors="replace")
+    except OSError as exc:
+        return f"(no console log: {exc})"
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def sshd_answers() -> bool:
