@@ -17,7 +17,7 @@ from regionhus.lab.image import ensure_image
 from regionhus.lab.inventory import LabHost, LabInventory, lab_inventory
 from regionhus.lab.layout import control_dir, host_dir, known_hosts_path, lab_state
 from regionhus.lab.mirror import SUITE, configured_mirrors
-from regionhus.lab.system import ensure_host_packages, require_root
+from regionhus.lab.system import ensure_host_packages, ensure_inotify_limits, require_root
 
 Echo = Callable[[str], None]
 SSH_READY_TIMEOUT = 180.0
@@ -26,6 +26,7 @@ SSH_READY_TIMEOUT = 180.0
 def up(echo: Echo, inv: LabInventory | None = None) -> None:
     require_root("up")
     ensure_host_packages(echo)
+    ensure_inotify_limits(echo)
     inv = inv or lab_inventory()
     net = inv.network
     # First of all: from here on, lab addresses can never be routed off this machine.

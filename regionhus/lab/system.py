@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from regionhus.lab.errors import LabError
 
@@ -88,3 +89,19 @@ def ensure_host_packages(echo: Callable[[str], None]) -> None:
     finally:
         if made_policy:
             os.unlink(policy)
+
+
+# Each host's systemd holds several inotify instances, and they all count against root's
+# one limit: with the default 128, the 15th or so host fails to boot ("Failed to
+# allocate manager object: Too many open files").
+INOTIFY_LIMITS = {"fs.inotify.max_user_instances": 1024, "fs.inotify.max_user_watches": 524288}
+
+
+def ensure_inotify_limits(echo: Callable[[str], None]) -> None:
+    """Raise (never lower) the kernel's inotify limits to what the lab's hosts need."""
+    for key, wanted in INOTIFY_LIMITS.items():
+        path = Path("/proc/sys") / key.replace(".", "/")
+        current = int(path.read_text().strip())
+        if current < wanted:
+            path.write_text(f"{wanted}\n")
+            echo(f"{key}: {current} -> {wanted} (lab hosts need an inotify instance each)")
