@@ -7,11 +7,11 @@ municipality takes today with no host delivering it; records the inventory canno
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict, dataclass
 
 from regionhus.config import RegionConfig
 from regionhus.inventory.hosts import REGION, Host, Role
+from regionhus.inventory.vdi_pools import pool_findings
 from regionhus.model import LifecycleStatus, ServiceName
 from regionhus.netbox.client import NetBoxClient
 from regionhus.netbox.source import convert, fetch_vms
@@ -73,26 +73,19 @@ def tenant_drift(config: RegionConfig, tenants: dict[str, dict]) -> list[Drift]:
     return out
 
 
+POOL_KINDS = {"pool-size": "vdi-pool", "pool-address": "vdi-pool-address"}
+
+
 def _serving(hosts: list[Host], role: Role, slug: str | None) -> int:
     return sum(1 for h in hosts if role in h.roles and (slug is None or h.serves == slug))
 
 
 def service_drift(config: RegionConfig, hosts: list[Host]) -> list[Drift]:
-    out = []
-    vdi_hosts = Counter(h.serves for h in hosts if Role.VDI in h.roles)
-    for slug, k in config.kommuner.items():
-        active = k.service_state(ServiceName.VDI, config.on) == "active"
-        want = k.services.vdi.pool_size if active and k.services.vdi else 0
-        have = vdi_hosts.get(slug, 0)
-        if want != have:
-            out.append(
-                Drift(
-                    "vdi-pool",
-                    slug,
-                    f"pool_size {want} in kommuner/{slug}.yml, {have} VDI host(s) in NetBox",
-                    "add or retire session hosts in NetBox (or change pool_size)",
-                )
-            )
+    # The same pools and findings as `regionhus plan` (regionhus.inventory.vdi_pools).
+    out = [
+        Drift(POOL_KINDS[f.kind], f.kommune, f.message, f.hint)
+        for f in pool_findings(config, hosts, "NetBox")
+    ]
     for service, role in (
         (ServiceName.DIRECTORY, Role.DIRECTORY),
         (ServiceName.BACKUP, Role.BACKUP),

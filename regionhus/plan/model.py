@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from regionhus.inventory.vdi_pools import PoolFinding
+
 
 class Status(StrEnum):
     CHANGE = "change"  # would change something
@@ -101,6 +103,8 @@ class Plan:
     limited: bool = False  # only part of the region was planned
     # Changes the scope guard stops an apply for (regionhus.plan.guard).
     scope_findings: list[ScopeFinding] = field(default_factory=list)
+    # VDI pools that differ from kommuner/ (pool_size, no address): shown, not applied.
+    pool_findings: list[PoolFinding] = field(default_factory=list)
     # What the engines reported managing on each host ({"paths": [...], "services": [...]})
     # and the layers whose engine ran without error per host: what a converged record needs.
     managed: dict[str, dict[str, set[str]]] = field(default_factory=dict)

@@ -108,10 +108,20 @@ def _scope_text(plan: Plan) -> list[str]:
     return [*lines, f"  {widen_hint(plan.scope_findings)}", ""]
 
 
+def _pools_text(plan: Plan) -> list[str]:
+    if not plan.pool_findings:
+        return []
+    lines = ["VDI POOLS DIFFER FROM kommuner/ (nothing here applies them):"]
+    for f in plan.pool_findings:
+        lines += [f"  ! {f.kommune}: {f.message}", f"    -> {f.hint}"]
+    return [*lines, ""]
+
+
 def render_text(plan: Plan, config: RegionConfig) -> str:
     lines = [f"Plan at {plan.git_commit[:12]} ({plan.generated_at})", summary_line(plan), ""]
     lines += [f"ERROR: {e}" for e in plan.errors]
     lines += _scope_text(plan)
+    lines += _pools_text(plan)
     for slug, title, hosts in _kommune_sections(plan, config):
         lines.append(title)
         for host in hosts:
@@ -174,6 +184,10 @@ def render_markdown(plan: Plan, config: RegionConfig) -> str:
             f"> - `{f.host}`: {f.change} (concerns **{f.kommune}**)" for f in plan.scope_findings
         ]
         lines += [">", f"> {widen_hint(plan.scope_findings)}", ""]
+    if plan.pool_findings:
+        lines += ["> **VDI pools differ from kommuner/:**", ">"]
+        lines += [f"> - **{f.kommune}**: {f.message} ({f.hint})" for f in plan.pool_findings]
+        lines.append("")
     lines += ["| Municipality | Hosts | Changes | Unknown | Failed |", "|---|---|---|---|---|"]
     sections = _kommune_sections(plan, config)
     for slug, title, hosts in sections:
@@ -226,6 +240,7 @@ def to_json(plan: Plan, config: RegionConfig) -> dict[str, Any]:
         "limited": plan.limited,
         "errors": plan.errors,
         "scope_findings": [f.to_json() for f in plan.scope_findings],
+        "pool_findings": [f.to_json() for f in plan.pool_findings],
         "summary": _counts(plan.changes()),
         "kommuner": kommuner,
         "hosts": {

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from regionhus.engines import EngineRun, run_ansible, run_pyinfra_json
 from regionhus.inventory import Inventory
+from regionhus.inventory.vdi_pools import pool_findings
 from regionhus.plan import ansible_events, pyinfra_events
 from regionhus.plan.guard import out_of_scope
 from regionhus.plan.model import Change, HostPlan, Layer, Plan
@@ -155,6 +156,7 @@ def collect(
             for key, values in named.items():
                 entry.setdefault(key, set()).update(values)
     attribute(plan.changes(), inventory.config.kommuner)
+    plan.pool_findings = pool_findings(inventory.config, inventory.hosts, "the inventory")
     plan.scope_findings = out_of_scope(
         plan,
         scope.kommuner if limited else None,
