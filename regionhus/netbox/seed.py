@@ -137,7 +137,29 @@ class Seeder:
         ids = self._taxonomy(plan)
         vms = self._vms(plan, ids)
         self._addresses(plan, ids, vms)
+        self._services(plan, vms)
         return self.report
+
+    def _services(self, plan: SeedPlan, vms: dict[Any, dict]) -> None:
+        """Each host's declared services as NetBox service objects on its VM."""
+        desired = [
+            {
+                "parent_object_type": "virtualization.virtualmachine",
+                "parent_object_id": vms[h.name]["id"],
+                "name": s.name,
+                "protocol": s.protocol.value,
+                "ports": [s.port],
+            }
+            for h in plan.hosts
+            for s in h.services
+        ]
+        if desired:
+            self.ensure(
+                "services",
+                "/api/ipam/services/",
+                desired,
+                key=lambda r: (_norm(r["parent_object_id"]), r["name"], _norm(r["ports"])),
+            )
 
     def _taxonomy(self, plan: SeedPlan) -> dict[str, dict[str, int]]:
         self.ensure(

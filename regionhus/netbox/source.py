@@ -34,7 +34,8 @@ from regionhus.netbox.client import NetBoxClient, NetBoxError, Transport
 from regionhus.netbox.settings import NetBoxSettings, load_settings
 from regionhus.paths import cache_dir
 
-CACHE_FORMAT = 1
+# 2: records carry their VM's service objects.
+CACHE_FORMAT = 2
 
 # Tags are fetched per tag, not per VM: asking for `tags` on each VM costs ~0.5 s per
 # 1000 VMs (a generic relation per row), the rest of the record ~0.15 s.
@@ -64,6 +65,9 @@ PAGE = 1000
 VM_COUNT = "/api/virtualization/virtual-machines/?limit=1&brief=1"
 # tagged_items counts every object type: an upper bound for the pages of VMs per tag.
 TAGS = "/api/extras/tags/?limit=1000"
+# Service objects (a server's ports for its municipality's clients): one listing for
+# the whole NetBox; each names its VM as `parent` (NetBox 4.3+) or `virtual_machine`.
+SERVICES = "/api/ipam/services/"
 # Pages in flight at once: NetBox's gunicorn has 2 workers x 2 threads here.
 PARALLEL = 4
 
@@ -162,8 +166,27 @@ def _host(rec: dict) -> Host:
             "serves": _tenant(rec),
             "site": rec["site"]["slug"],
             "tags": sorted(t["slug"] for t in rec.get("tags") or []),
+            "services": rec.get("services") or [],
         }
     )
+
+
+def services_by_vm(records: Iterable[dict]) -> dict[str, list[dict]]:
+    """NetBox service objects as each VM's `services` (one entry per port), by VM name.
+    Services of devices are not the inventory's (it holds VMs only)."""
+    found: dict[str, list[dict]] = {}
+    for rec in records:
+        parent = rec.get("parent") or rec.get("virtual_machine") or {}
+        kind = rec.get("parent_object_type")
+        if not parent.get("name") or (kind and kind != "virtualization.virtualmachine"):
+            continue
+        protocol = rec.get("protocol")
+        protocol = protocol.get("value") if isinstance(protocol, dict) else protocol
+        for port in rec.get("ports") or []:
+            found.setdefault(parent["name"], []).append(
+                {"name": rec["name"], "port": port, "protocol": protocol}
+            )
+    return found
 
 
 class InventoryCache:
@@ -269,8 +292,10 @@ def fetch_all_vms(client: NetBoxClient) -> list[dict]:
                 names = _walk(partial(_tagged, client, tag))
             for name in names:
                 tagged.setdefault(name, []).append(tag)
+    services = services_by_vm(client.list(SERVICES))
     for rec in records:
         rec["tags"] = [{"slug": t} for t in sorted(tagged.get(rec["name"], []))]
+        rec["services"] = services.get(rec["name"], [])
     return records
 
 
