@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import yaml
+
 from regionhus.inventory import REGION, Host, Inventory, Role
+from regionhus.paths import repo_root
 
 # Ports the probes use (the services' own, opened to the region by the base layer).
 LDAP_PORT = 389
@@ -46,6 +49,35 @@ def _rdp_port() -> str:
     from regionhus.baselayer import rdp_port
 
     return rdp_port()
+
+
+def _broker_port() -> str:
+    """The pools' port on the gateway: the broker role's default is where it is set."""
+    defaults = repo_root() / "roles" / "vdi_broker" / "defaults" / "main.yml"
+    return str(yaml.safe_load(defaults.read_text(encoding="utf-8"))["vdi_broker_port"])
+
+
+def pool_probes(inventory: Inventory) -> list[Probe]:
+    """Each active pool through the broker: an RDP/TLS handshake at the pool's address
+    on the gateway, as a user's client makes it (the broker picks a session host)."""
+    from regionhus.inventory.vdi_pools import vdi_pools
+
+    gateways = [h for h in inventory.hosts if Role.GATEWAY in h.roles]
+    if not gateways:
+        return []
+    return [
+        Probe(
+            "vdi",
+            "pool",
+            "regionhus",
+            "rdp_tls",
+            f"{pool.address}:{_broker_port()}",
+            gateways[0].name,
+            pool.slug,
+        )
+        for pool in vdi_pools(inventory.config, inventory.hosts)
+        if pool.address is not None and pool.state == "active"
+    ]
 
 
 def probes_for(host: Host, realm: str) -> list[Probe]:
@@ -117,7 +149,7 @@ def probes_for(host: Host, realm: str) -> list[Probe]:
 
 def probes(inventory: Inventory) -> list[Probe]:
     realm = inventory.config.region.directory.realm
-    return [p for host in inventory.hosts for p in probes_for(host, realm)]
+    return [p for host in inventory.hosts for p in probes_for(host, realm)] + pool_probes(inventory)
 
 
 def nodes(inventory: Inventory) -> list[Node]:

@@ -82,3 +82,13 @@ def test_alert_contacts_that_reach_no_one_or_leave_unencrypted_are_refused(
 def test_an_https_webhook_is_a_contact() -> None:
     contact = AlertContact.model_validate({"webhook": ["https://varsling.kongsberg.no/rh"]})
     assert contact.webhook == ["https://varsling.kongsberg.no/rh"]
+
+
+def test_each_active_pool_is_probed_through_the_gateway() -> None:
+    inventory = load_inventory(source="embedded")
+    if not [h for h in inventory.hosts if Role.GATEWAY in h.roles]:
+        inventory = with_hosts(inventory, host("gw1", "10.47.0.5", Role.GATEWAY, "region"))
+    pools = {p.kommune: p for p in probes(inventory) if p.check == "pool"}
+    assert pools["kongsberg"].target == "10.47.0.100:3389"
+    assert pools["kongsberg"].host == "gw1"
+    assert "sigdal" not in pools  # planned: its pool address takes no sessions yet
