@@ -82,6 +82,14 @@ def _service_problems(host: Host) -> list[tuple[str, str, str]]:
                 "a server belongs to one municipality: write its slug",
             )
         )
+    if Role.MONITORING in host.roles and host.serves != REGION:
+        found.append(
+            (
+                "serves",
+                f"{host.name} has role monitoring but serves {host.serves}",
+                f"the monitoring host watches every municipality: write '{REGION}'",
+            )
+        )
     seen: Counter[tuple[int, str]] = Counter((s.port, s.protocol.value) for s in host.services)
     for index, service in enumerate(host.services):
         key = (service.port, service.protocol.value)

@@ -92,3 +92,16 @@ def test_each_active_pool_is_probed_through_the_gateway() -> None:
     assert pools["kongsberg"].target == "10.47.0.100:3389"
     assert pools["kongsberg"].host == "gw1"
     assert "sigdal" not in pools  # planned: its pool address takes no sessions yet
+
+
+def test_a_monitoring_host_serving_one_municipality_is_refused() -> None:
+    from regionhus.inventory.host_rules import host_problems
+
+    inventory = load_inventory(source="embedded")
+    wrong = host("mon9", "10.47.0.9", Role.MONITORING, "kongsberg")
+    problems = host_problems([*inventory.hosts, wrong], inventory.network, None)
+    (problem,) = [p for p in problems if p.index == len(inventory.hosts)]
+    assert (problem.field, problem.hint) == (
+        "serves",
+        "the monitoring host watches every municipality: write 'region'",
+    )
