@@ -109,7 +109,9 @@ def fast_check(
     if full:
         return converged.Check()
     result = converged.check(scope.hosts, inventory, transport)
-    if result.matched:
+    if result.matched or any(
+        not why.startswith("no converged") for why in result.unmatched.values()
+    ):
         unmatched = "; ".join(f"{h}: {why}" for h, why in sorted(result.unmatched.items()))
         click.echo(
             f"converged: {len(result.matched)} of {len(scope.hosts)} host(s) match what they "

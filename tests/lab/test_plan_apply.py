@@ -60,8 +60,8 @@ def rh(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([RH, *args], capture_output=True, text=True, env=env, check=False)
 
 
-def plan_json(hosts: list[str]) -> tuple[int, dict]:
-    proc = rh("plan", "--format", "json", *host_args(hosts))
+def plan_json(hosts: list[str], *extra: str) -> tuple[int, dict]:
+    proc = rh("plan", "--format", "json", *extra, *host_args(hosts))
     assert proc.returncode in (0, 2), proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.returncode, json.loads(proc.stdout)
 
@@ -127,12 +127,44 @@ def pending(hosts: list[str], converged: dict) -> Iterator[str]:
     run_on(host, "cp -p /root/hosts.plan-test /etc/hosts && rm -f /root/hosts.plan-test")
 
 
+def checked(plan: dict) -> dict[str, str]:
+    """host -> "fingerprint" (matched its converged record) or "engines" (dry-run)."""
+    return {host: data["checked"] for host, data in plan["hosts"].items()}
+
+
+@pytest.fixture
+def stamp_gone(hosts: list[str], converged: dict) -> Iterator[str]:
+    """One host with only a managed file outside /etc gone (the fixture's stamp, which
+    the services layer reads with stat): nothing else on the host differs."""
+    if not SITE.startswith("tests/fixtures"):
+        pytest.skip("the stamp belongs to the fixture playbook")
+    host = hosts[0]
+    run_on(host, "rm -f /var/lib/regionhus-plan-fixture.stamp")
+    yield host
+    run_on(host, "touch /var/lib/regionhus-plan-fixture.stamp")
+
+
 def test_plan_on_converged_hosts_is_pure_and_empty(hosts: list[str], converged: dict) -> None:
-    before = snapshot(hosts)
+    """Both ways: the engines' dry runs everywhere (--full), and the converged records'
+    probe, which the apply just wrote, standing in for them."""
+    for extra in (("--full",), ()):
+        before = snapshot(hosts)
+        code, plan = plan_json(hosts, *extra)
+        assert_unchanged(before, snapshot(hosts))
+        assert code == 0, planned(plan, {"change", "unknown", "conditional", "failed"})
+        assert set(plan["hosts"]) == set(hosts)
+        expected = "engines" if extra else "fingerprint"
+        assert set(checked(plan).values()) == {expected}, checked(plan)
+
+
+def test_plan_finds_a_managed_file_outside_etc_changed_by_hand(
+    hosts: list[str], stamp_gone: str
+) -> None:
     code, plan = plan_json(hosts)
-    assert_unchanged(before, snapshot(hosts))
-    assert code == 0, planned(plan, {"change", "unknown", "conditional", "failed"})
-    assert set(plan["hosts"]) == set(hosts)
+    assert code == 2
+    assert checked(plan) == {h: "engines" if h == stamp_gone else "fingerprint" for h in hosts}
+    tasks = {c["task"]: c["status"] for c in plan["hosts"][stamp_gone]["changes"]}
+    assert tasks == {"Fixture command that cannot tell in check mode": "unknown"}
 
 
 def test_plan_with_pending_changes_is_pure_and_sees_them(hosts: list[str], pending: str) -> None:
@@ -148,6 +180,8 @@ def test_plan_with_pending_changes_is_pure_and_sees_them(hosts: list[str], pendi
         assert unknown["status"] == "unknown"
     others = [h for h in hosts if h != pending]
     assert all(not plan["hosts"][h]["changes"] for h in others)
+    # The hand-edited host went through the engines; the others matched their records.
+    assert checked(plan) == {h: "engines" if h == pending else "fingerprint" for h in hosts}
 
 
 def test_apply_does_what_the_plan_said_then_nothing(hosts: list[str], pending: str) -> None:
