@@ -158,7 +158,8 @@ class Seeder:
                 "services",
                 "/api/ipam/services/",
                 desired,
-                key=lambda r: (_norm(r["parent_object_id"]), r["name"], _norm(r["ports"])),
+                # ports is a list: a tuple in the key (a dict key must be hashable).
+                key=lambda r: (_norm(r["parent_object_id"]), r["name"], tuple(_norm(r["ports"]))),
             )
 
     def _taxonomy(self, plan: SeedPlan) -> dict[str, dict[str, int]]:
