@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from ipaddress import IPv4Network
+from ipaddress import IPv4Network, collapse_addresses
 
 import yaml
 
-from regionhus.admin_network import require_admin_network
+from regionhus.admin_network import client_sources, require_admin_network
 from regionhus.inventory import REGION, Host, Inventory, Role, load_inventory
 from regionhus.model import Operator
 from regionhus.paths import repo_root
@@ -50,6 +50,9 @@ ROLE_PORTS: dict[str, list[tuple[str, str, list[str], str]]] = {
     # Only the hosts that write to a repository: "clients" (the whole network) would let
     # every machine on it reach the backup server's sshd, undoing the admin-only rule.
     Role.BACKUP: [("backup_clients", "tcp", ["22"], "borg serve over ssh for backup clients")],
+    # A municipality's server: its ports are per host (the inventory's services), from
+    # its municipality's client networks: _service_rules.
+    Role.SERVER: [],
 }
 
 
@@ -111,7 +114,34 @@ def firewall_rules(inventory: Inventory, host: Host) -> list[FirewallRule]:
             rule = FirewallRule(source, protocol, tuple(ports), why)
             if rule not in rules:
                 rules.append(rule)
+    rules += _service_rules(inventory, host)
     return rules
+
+
+def _nft_set(networks: list[IPv4Network]) -> str:
+    # Overlapping intervals make nft refuse the whole ruleset: merge them first.
+    networks = list(collapse_addresses(networks))
+    if len(networks) == 1:
+        return str(networks[0])
+    return "{ " + ", ".join(str(n) for n in networks) + " }"
+
+
+def _service_rules(inventory: Inventory, host: Host) -> list[FirewallRule]:
+    """A municipality's server: each declared service port (the inventory's services,
+    NetBox's service objects) only from its municipality's client networks and the
+    operations networks; never from the hosts' network or another municipality."""
+    if Role.SERVER not in host.roles or host.serves == REGION or not host.services:
+        return []
+    source = _nft_set(client_sources(inventory, host.serves))
+    return [
+        FirewallRule(
+            source,
+            service.protocol.value,
+            (str(service.port),),
+            f"{service.name} for {host.serves}'s clients and the operations network",
+        )
+        for service in host.services
+    ]
 
 
 def operators_for_host(inventory: Inventory, host: Host) -> list[Operator]:

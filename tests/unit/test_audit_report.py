@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -108,6 +109,7 @@ def test_hosts_vdi_pool_and_shared_dependencies(inventory, records: Path) -> Non
     by_slug = {k.slug: k for k in report.kommuner}
     kongsberg = by_slug["kongsberg"]
     assert [h.name for h in kongsberg.hosts] == [
+        "srv-kongsberg-1",
         "vdi-kongsberg-1",
         "vdi-kongsberg-2",
         "backup1",
@@ -157,7 +159,7 @@ def test_municipality_scope_shows_only_its_own(inventory, records: Path) -> None
     assert [k.slug for k in report.kommuner] == ["tinn"]
     assert {f.kommune for f in report.findings} <= {"tinn", None}
     assert "kbg.mallory" not in json.dumps([f.message for f in report.findings])
-    assert {h.name for h in report.hosts} == {"backup1", "dc1", "dc2"}
+    assert {h.name for h in report.hosts} == {"srv-tinn-1", "backup1", "dc1", "dc2"}
 
 
 def test_every_text_exists_in_both_languages() -> None:
@@ -250,8 +252,11 @@ def test_unread_regional_group_is_said(inventory, tmp_path: Path) -> None:  # ty
 
 
 def test_repository_nobody_writes_to_is_said_not_flagged_late(inventory, records: Path) -> None:  # type: ignore[no-untyped-def]
-    """Flesberg takes backup but has no VDI host in the lab region and no record: nothing
-    is late or unproven, and the report says there is nothing to back up yet."""
+    """Flesberg takes backup; without its server (taken out of the inventory) and without
+    a record nothing is late or unproven, and the report says there is nothing to back up
+    yet."""
+    without = [h for h in inventory.hosts if h.name != "srv-flesberg-1"]
+    inventory = dataclasses.replace(inventory, hosts=tuple(without))
     flesberg = codes(report_for(inventory, records), "flesberg")
     assert flesberg.get("backup.no_client") == Severity.INFO
     assert "backup.no_record" not in flesberg and "drill.missing" not in flesberg

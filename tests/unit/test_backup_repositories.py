@@ -42,12 +42,33 @@ def test_clients_are_every_host_of_the_region_with_their_recorded_keys(state: Pa
     keys.record("vdi-notodden-1", keys.BACKUP_CLIENT, KEY + " regionhus-backup@vdi-notodden-1")
     repos = by_name(repositories(inventory.config, inventory.hosts, {"vdi-notodden-1": KEY}))
     assert [c.host for c in repos["region"].clients] == ["dc1", "dc2"]
-    assert [c.host for c in repos["kongsberg"].clients] == ["vdi-kongsberg-1", "vdi-kongsberg-2"]
-    assert [(c.host, c.public_key) for c in repos["notodden"].clients] == [("vdi-notodden-1", KEY)]
+    assert [c.host for c in repos["kongsberg"].clients] == [
+        "srv-kongsberg-1",
+        "vdi-kongsberg-1",
+        "vdi-kongsberg-2",
+    ]
+    notodden = [(c.host, c.public_key) for c in repos["notodden"].clients]
+    assert notodden == [("srv-notodden-1", None), ("vdi-notodden-1", KEY)]
+    # A server writes to its own municipality's repository, and only there.
+    assert [c.host for c in repos["nore-og-uvdal"].clients] == ["srv-nou-1"]
     # The inventory exports the same, with the key recorded on this control machine.
     exported = {r["name"]: r for r in inventory.global_vars()["regionhus_backup_repositories"]}
-    assert exported["notodden"]["clients"][0]["public_key"] == KEY
+    assert exported["notodden"]["clients"][1]["public_key"] == KEY
     assert exported["kongsberg"]["clients"][0]["public_key"] is None
+
+
+def test_a_server_backs_up_its_data_paths_into_its_own_repository() -> None:
+    inventory = load_inventory(REPO, "embedded")
+    repos = inventory.backup_repositories
+    jobs = [j.to_vars() for j in jobs_for(inventory.host("srv-tinn-1"), repos)]
+    assert jobs == [
+        {
+            "repository": "tinn",
+            "kind": "data",
+            "schedule": {"every_hours": 24, "at": "02:00"},
+            "paths": ["/srv/data"],
+        }
+    ]
 
 
 def test_a_municipality_that_left_keeps_its_repository_but_no_job(region_copy: Path) -> None:
@@ -61,8 +82,9 @@ def test_a_municipality_that_left_keeps_its_repository_but_no_job(region_copy: P
     inventory = load_inventory(region_copy, "embedded")
     repos = by_name(inventory.backup_repositories)
     assert repos["notodden"].state is RepositoryState.ENDED
-    assert [c.host for c in repos["notodden"].clients] == ["vdi-notodden-1"]
+    assert [c.host for c in repos["notodden"].clients] == ["srv-notodden-1", "vdi-notodden-1"]
     assert jobs_for(inventory.host("vdi-notodden-1"), repos.values()) == []
+    assert jobs_for(inventory.host("srv-notodden-1"), repos.values()) == []
     assert "notodden" not in expected_schedules(inventory.config)
     assert "notodden" in {
         r["name"] for r in inventory.global_vars()["regionhus_backup_repositories"]

@@ -12,10 +12,12 @@ from regionhus.inventory import load_inventory
 
 def test_every_client_of_the_repository_and_no_other(repo: Path) -> None:
     config, hosts = load_region(repo), load_inventory(repo, "embedded").hosts
-    assert clients_of("kongsberg", config, hosts) == ["vdi-kongsberg-1", "vdi-kongsberg-2"]
-    assert clients_of("notodden", config, hosts) == ["vdi-notodden-1"]
+    kongsberg = ["srv-kongsberg-1", "vdi-kongsberg-1", "vdi-kongsberg-2"]
+    assert clients_of("kongsberg", config, hosts) == kongsberg
+    assert clients_of("notodden", config, hosts) == ["srv-notodden-1", "vdi-notodden-1"]
     assert clients_of("region", config, hosts) == ["dc1", "dc2"]
-    assert clients_of("tinn", config, hosts) == []
+    assert clients_of("tinn", config, hosts) == ["srv-tinn-1"]
+    assert clients_of("sigdal", config, hosts) == []
 
 
 def test_a_client_left_with_the_old_cache_is_named_with_what_to_run() -> None:

@@ -68,7 +68,7 @@ def test_ansible_and_pyinfra_see_the_same_hosts_and_groups(repo: Path) -> None:
     pyinfra.pop("pyinfra_inventory")  # pyinfra's own group named after the file
     assert ansible == pyinfra
     assert ansible["role_directory"] == {"dc1", "dc2"}
-    assert ansible["kommune_kongsberg"] == {"vdi-kongsberg-1", "vdi-kongsberg-2"}
+    assert ansible["kommune_kongsberg"] == {"srv-kongsberg-1", "vdi-kongsberg-1", "vdi-kongsberg-2"}
 
 
 def test_graph_has_groups_per_kommune_role_and_site(repo: Path) -> None:
