@@ -57,6 +57,7 @@ QUICK_CHECKS = {
         "test_login_rule_in_effect",
     },
     "test_backup.py": {"test_repository_owner_and_mode", "test_timers_active"},
+    "test_servers.py": {"test_servers_are_joined_and_admit_only_their_groups"},
 }
 
 
