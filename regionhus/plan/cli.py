@@ -215,16 +215,17 @@ def plan(
         inventory = _prepare(root, source)
         scope, limited = build_scope(root, inventory, kommuner, hosts, ref)
         _explain_scope(scope, limited)
-        # Every host reachable as needed (bastion, host key, sudo) before either engine
-        # starts: one clear error per host instead of two engines' failures.
         via = transport_for(inventory)
-        via.preflight(sorted(scope.hosts))
         commit = gitinfo.head_commit(root)
         if not scope.hosts:
             click.echo("Nothing to plan: the changes touch no host.", err=True)
             result = collect([], scope, inventory, commit=commit, limited=True)
         else:
+            # A host the probe matched has just run it as root: that was its login check.
             fast = fast_check(scope, inventory, via, full=full)
+            # Every other host reachable as needed (bastion, host key, sudo) before either
+            # engine starts: one clear error per host instead of two engines' failures.
+            via.preflight(sorted(set(scope.hosts) - set(fast.matched)))
             result = planned_with(
                 scope,
                 inventory,
@@ -389,12 +390,14 @@ def _apply(
     inventory = _prepare(root, source)
     scope, limited = build_scope(root, inventory, kommuner, hosts, ref)
     via = transport_for(inventory)
-    via.preflight(sorted(scope.hosts))
     who = via.who(sorted(scope.hosts))
     commit = gitinfo.head_commit(root) + ("+dirty" if dirty else "")
     started = dt.datetime.now(dt.UTC)
     with apply_lock(who or apply_record.operator(), sorted(scope.hosts), wait=wait):
         fast = fast_check(scope, inventory, via, full=full)
+        # The matched hosts ran the probe as root; every other one is checked before an
+        # engine starts (an apply may run the services on the whole scope: all of it).
+        via.preflight(sorted(scope.hosts) if full else sorted(set(scope.hosts) - set(fast.matched)))
         planned = planned_with(
             scope, inventory, fast, commit=commit, limited=limited, progress=progress
         )
