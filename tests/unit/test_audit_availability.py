@@ -33,9 +33,11 @@ def recorded(name: str) -> dict[str, Any]:
 class FakePrometheus:
     """Answers as the recorded Prometheus did; `values` overrides a series' value."""
 
-    def __init__(self, values: dict[tuple[str, str], float] | None = None, counts: float = 1.0):
+    def __init__(
+        self, values: dict[tuple[str, str], float] | None = None, coverage: float | None = None
+    ):
         self.values = values or {}
-        self.count_scale = counts
+        self.coverage = coverage  # None: the recorded counts (minutes of lab history)
         self.queries: list[str] = []
 
     def __call__(self, path: str, params: dict[str, str]) -> dict[str, Any]:
@@ -49,16 +51,10 @@ class FakePrometheus:
             key = (result["metric"]["service"], result["metric"]["kommune"])
             if kind == "avg" and key in self.values:
                 result["value"][1] = str(self.values[key])
-            if kind == "count":
-                result["value"][1] = str(float(result["value"][1]) * self.count_scale)
+            if kind == "count" and self.coverage is not None:
+                # evaluations over that share of the period, every 5 s (status-config.json)
+                result["value"][1] = str(self.coverage * PERIOD.total_seconds() / 5)
         return answer
-
-
-def full_period_counts() -> float:
-    """The count scale that makes the recorded samples cover the whole period."""
-    interval = 5.0  # the lab's evaluation interval (status-config.json)
-    counts = [float(r["value"][1]) for r in recorded("count.json")["data"]["result"]]
-    return PERIOD.total_seconds() / interval / min(counts)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +90,7 @@ def test_below_the_sla_is_a_finding_and_the_shared_directory_is_flagged_once(
 ) -> None:
     fake = FakePrometheus(
         {("vdi", "kongsberg"): 0.99, ("vdi", "notodden"): 1.0, ("directory", "region"): 0.995},
-        counts=full_period_counts(),
+        coverage=1.0,
     )
     report = build_report(
         inventory,
@@ -119,7 +115,7 @@ def test_a_short_history_is_shown_as_the_part_of_the_period_it_covers(
     inventory,  # type: ignore[no-untyped-def]
     records: Path,
 ) -> None:
-    fake = FakePrometheus(counts=full_period_counts() / 4)
+    fake = FakePrometheus(coverage=0.25)
     report = build_report(
         inventory,
         RecordEvidence(records),
