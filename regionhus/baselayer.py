@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from ipaddress import IPv4Network, collapse_addresses
+from ipaddress import IPv4Address, IPv4Network, collapse_addresses
 
 import yaml
 
-from regionhus.admin_network import client_sources, require_admin_network
+from regionhus.admin_network import client_sources, operations_networks, require_admin_network
 from regionhus.inventory import REGION, Host, Inventory, Role, load_inventory
 from regionhus.model import Operator
 from regionhus.paths import repo_root
@@ -27,11 +27,31 @@ def rdp_port() -> str:
     return str(yaml.safe_load(defaults.read_text(encoding="utf-8"))["vdi_session_host_port"])
 
 
+def monitoring_ports() -> dict[str, str]:
+    """The monitoring role's ports (node exporter, Prometheus, Alertmanager): its
+    defaults are the one place they are set, as for the RDP port."""
+    defaults = repo_root() / "roles" / "monitoring" / "defaults" / "main.yml"
+    data = yaml.safe_load(defaults.read_text(encoding="utf-8"))
+    return {
+        key: str(data[f"monitoring_{key}_port"])
+        for key in ("node_exporter", "prometheus", "alertmanager")
+    }
+
+
 # Ports each role needs, and who may reach them. "admin" is where operators and
 # automation come from; "clients" is every host of the region (users' traffic
 # arrives through the same network in the lab).
 ROLE_PORTS: dict[str, list[tuple[str, str, list[str], str]]] = {
-    "base": [("admin", "tcp", ["22"], "ssh for operators and automation")],
+    "base": [
+        ("admin", "tcp", ["22"], "ssh for operators and automation"),
+        # Exporters answer the monitoring host alone.
+        (
+            "monitoring",
+            "tcp",
+            [monitoring_ports()["node_exporter"]],
+            "node exporter for the monitoring host",
+        ),
+    ],
     Role.DIRECTORY: [
         (
             "clients",
@@ -46,13 +66,30 @@ ROLE_PORTS: dict[str, list[tuple[str, str, list[str], str]]] = {
             "Active Directory (DNS, Kerberos, NTP, CLDAP)",
         ),
     ],
-    Role.VDI: [("clients", "tcp", [rdp_port()], "RDP to the session host")],
+    # From the broker (and the operations networks, for operators and probes), never
+    # from users' clients directly: every session starts at the pool's address.
+    Role.VDI: [
+        ("rdp_sources", "tcp", [rdp_port()], "RDP to the session host"),
+        ("monitoring", "tcp", [rdp_port()], "RDP/TLS probe from the monitoring host"),
+    ],
+    # The broker's ports are per pool (its address, its municipality's clients):
+    # _pool_rules.
+    Role.GATEWAY: [],
     # Only the hosts that write to a repository: "clients" (the whole network) would let
     # every machine on it reach the backup server's sshd, undoing the admin-only rule.
     Role.BACKUP: [("backup_clients", "tcp", ["22"], "borg serve over ssh for backup clients")],
     # A municipality's server: its ports are per host (the inventory's services), from
     # its municipality's client networks: _service_rules.
     Role.SERVER: [],
+    # Operators and the audit report read Prometheus' API; operators silence alerts.
+    Role.MONITORING: [
+        (
+            "admin",
+            "tcp",
+            [monitoring_ports()["prometheus"], monitoring_ports()["alertmanager"]],
+            "Prometheus and Alertmanager for operators and the audit report",
+        )
+    ],
 }
 
 
@@ -62,6 +99,7 @@ class FirewallRule:
     protocol: str
     ports: tuple[str, ...]
     why: str
+    destination: str | None = None  # one of the host's addresses (a VDI pool's), or any
 
 
 def _networks(inventory: Inventory, host: Host) -> dict[str, str]:
@@ -98,11 +136,23 @@ def _backup_clients(inventory: Inventory) -> str | None:
     return "{ " + ", ".join(f"{a}/32" for a in addresses) + " }"
 
 
+def _monitoring_hosts(inventory: Inventory) -> str | None:
+    """nftables source of the monitoring hosts (None: no such host, the ports stay shut)."""
+    addresses = sorted(str(h.address) for h in inventory.hosts if Role.MONITORING in h.roles)
+    if not addresses:
+        return None
+    if len(addresses) == 1:
+        return f"{addresses[0]}/32"
+    return "{ " + ", ".join(f"{a}/32" for a in addresses) + " }"
+
+
 def firewall_rules(inventory: Inventory, host: Host) -> list[FirewallRule]:
     require_admin_network(inventory)
     sources: dict[str, str | None] = {
         **_networks(inventory, host),
         "backup_clients": _backup_clients(inventory),
+        "monitoring": _monitoring_hosts(inventory),
+        "rdp_sources": _rdp_sources(inventory, host),
     }
     keys = ["base", *host.roles]
     rules: list[FirewallRule] = []
@@ -114,16 +164,17 @@ def firewall_rules(inventory: Inventory, host: Host) -> list[FirewallRule]:
             rule = FirewallRule(source, protocol, tuple(ports), why)
             if rule not in rules:
                 rules.append(rule)
+    if Role.GATEWAY in host.roles:
+        rules += _pool_rules(inventory)
     rules += _service_rules(inventory, host)
+    # The hosts whose ssh is a service the monitoring probes (regionhus.monitoring).
+    if {Role.BACKUP, Role.SERVER} & set(host.roles) and sources["monitoring"]:
+        rules.append(
+            FirewallRule(
+                sources["monitoring"], "tcp", ("22",), "ssh probe from the monitoring host"
+            )
+        )
     return rules
-
-
-def _nft_set(networks: list[IPv4Network]) -> str:
-    # Overlapping intervals make nft refuse the whole ruleset: merge them first.
-    networks = list(collapse_addresses(networks))
-    if len(networks) == 1:
-        return str(networks[0])
-    return "{ " + ", ".join(str(n) for n in networks) + " }"
 
 
 def _service_rules(inventory: Inventory, host: Host) -> list[FirewallRule]:
@@ -142,6 +193,62 @@ def _service_rules(inventory: Inventory, host: Host) -> list[FirewallRule]:
         )
         for service in host.services
     ]
+
+
+def _nft_set(networks: list[IPv4Network]) -> str:
+    # Overlapping intervals make nft refuse the whole ruleset: merge them first.
+    networks = list(collapse_addresses(networks))
+    if len(networks) == 1:
+        return str(networks[0])
+    return "{ " + ", ".join(str(n) for n in networks) + " }"
+
+
+def broker_port() -> str:
+    """The pools' port: the broker role's default is the one place it is set."""
+    defaults = repo_root() / "roles" / "vdi_broker" / "defaults" / "main.yml"
+    return str(yaml.safe_load(defaults.read_text(encoding="utf-8"))["vdi_broker_port"])
+
+
+# Read once, from the checkout the package runs in (as ROLE_PORTS' ports are).
+BROKER_PORT = broker_port()
+
+
+def _rdp_sources(inventory: Inventory, host: Host) -> str | None:
+    """Who reaches a session host's xrdp: the brokers and the operations networks. A
+    region without a broker (no host with role gateway) reaches its pools directly."""
+    gateways = [h.address for h in inventory.hosts if Role.GATEWAY in h.roles]
+    if not gateways:
+        return _networks(inventory, host)["clients"]
+    found = [IPv4Network(f"{a}/32") for a in gateways]
+    return _nft_set(found + operations_networks(inventory))
+
+
+def _probers(inventory: Inventory) -> list[IPv4Address]:
+    """The monitoring hosts: they probe the pools and their hosts like a client."""
+    return [h.address for h in inventory.hosts if "monitoring" in h.roles]
+
+
+def _pool_rules(inventory: Inventory) -> list[FirewallRule]:
+    """On the broker: each pool's address only from its municipality's client networks
+    and the operations networks (a municipality that left: operations only)."""
+    from regionhus.inventory.vdi_pools import vdi_pools
+
+    rules = []
+    for pool in vdi_pools(inventory.config, inventory.hosts):
+        if pool.address is None:
+            continue
+        sources = client_sources(inventory, pool.slug)
+        sources += [IPv4Network(f"{a}/32") for a in _probers(inventory)]
+        rules.append(
+            FirewallRule(
+                _nft_set(sources),
+                "tcp",
+                (BROKER_PORT,),
+                f"RDP to the VDI pool {pool.slug} ({pool.name})",
+                destination=f"{pool.address}",
+            )
+        )
+    return rules
 
 
 def operators_for_host(inventory: Inventory, host: Host) -> list[Operator]:

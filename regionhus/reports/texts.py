@@ -230,6 +230,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "role_backup": ("sikkerhetskopi", "backup"),
     "role_vdi": ("VDI", "VDI"),
     "role_server": ("kommunens server", "municipal server"),
+    "role_gateway": ("portvert (VDI-megler)", "gateway (VDI broker)"),
+    "role_monitoring": ("overvåking", "monitoring"),
     # findings
     "f_admin_not_read": (
         "Administratorgruppen er ikke lest fra katalogen (ingen registrering i {path}).",

@@ -37,10 +37,11 @@ def ports(inventory, name: str) -> set[tuple[str, str]]:  # type: ignore[no-unty
 
 def test_firewall_opens_only_what_the_roles_need() -> None:
     inventory = load_inventory(source="embedded")
-    assert ports(inventory, "vdi-kongsberg-1") == {("tcp", "22"), ("tcp", "3389")}
+    assert ports(inventory, "vdi-kongsberg-1") == {("tcp", "22"), ("tcp", "3389"), ("tcp", "9100")}
     assert ("tcp", "3389") not in ports(inventory, "dc1")
     assert {("tcp", "88"), ("udp", "53"), ("tcp", "389")} <= ports(inventory, "dc1")
-    assert ports(inventory, "backup1") == {("tcp", "22")}
+    assert ports(inventory, "backup1") == {("tcp", "22"), ("tcp", "9100")}
+    assert ports(inventory, "gw1") == {("tcp", "22"), ("tcp", "3389"), ("tcp", "9100")}
 
 
 def test_ssh_for_operators_comes_only_from_the_admin_address() -> None:

@@ -49,4 +49,4 @@ def test_the_firewall_opens_the_port_the_vdi_role_listens_on() -> None:
         (REPO / "roles/vdi_session_host/defaults/main.yml").read_text(encoding="utf-8")
     )
     assert rdp_port() == str(defaults["vdi_session_host_port"])
-    assert [ports for _who, _proto, ports, _why in ROLE_PORTS[Role.VDI]] == [[rdp_port()]]
+    assert {tuple(ports) for _who, _proto, ports, _why in ROLE_PORTS[Role.VDI]} == {(rdp_port(),)}
