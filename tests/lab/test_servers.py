@@ -50,7 +50,7 @@ PROBE_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
-class TestUser:
+class AdUser:
     name: str  # sAMAccountName, at most 20 characters
     kommune: str | None  # None: a regional operator (region-admins)
     group: str
@@ -65,13 +65,13 @@ def servers(inventory: Inventory) -> dict[str, str]:
     return {h.name: h.serves for h in inventory.hosts if "server" in h.roles}
 
 
-def users_for(inventory: Inventory) -> list[TestUser]:
+def users_for(inventory: Inventory) -> list[AdUser]:
     found = [
-        TestUser(f"srvt-{inventory.config.kommuner[slug].code}", slug, f"{slug}-admins")
+        AdUser(f"srvt-{inventory.config.kommuner[slug].code}", slug, f"{slug}-admins")
         for slug in sorted(set(servers(inventory).values()))
     ]
-    found.append(TestUser(REGIONAL, None, "region-admins"))
-    found.append(TestUser(VDI_ONLY, "kongsberg", "kongsberg-vdi-users"))
+    found.append(AdUser(REGIONAL, None, "region-admins"))
+    found.append(AdUser(VDI_ONLY, "kongsberg", "kongsberg-vdi-users"))
     return found
 
 
@@ -85,7 +85,7 @@ def ou_of(inventory: Inventory, slug: str | None) -> str | None:
     return None
 
 
-def ensure_user(user: TestUser, password: str, public_key: str, inventory: Inventory) -> None:
+def ensure_user(user: AdUser, password: str, public_key: str, inventory: Inventory) -> None:
     shown = samba("user", "show", user.name, "--attributes=description", check=False)
     if shown.returncode == 0:
         if DESCRIPTION not in shown.stdout:
@@ -123,7 +123,7 @@ def key(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def test_users(password: str, key: Path, inventory: Inventory) -> Iterator[dict[str, TestUser]]:
+def test_users(password: str, key: Path, inventory: Inventory) -> Iterator[dict[str, AdUser]]:
     require_lab_bridge()
     if not servers(inventory):
         pytest.skip("the inventory has no host with role server")
@@ -159,7 +159,7 @@ def ssh_as(
     )
 
 
-def allowed_on(user: TestUser, kommune: str) -> bool:
+def allowed_on(user: AdUser, kommune: str) -> bool:
     return user.group == "region-admins" or (
         user.group.endswith("-admins") and user.kommune == kommune
     )
@@ -191,13 +191,13 @@ def test_servers_are_joined_and_admit_only_their_groups(inventory: Inventory) ->
 
 
 def test_admins_log_in_and_sudo_only_on_their_own_servers(
-    inventory: Inventory, test_users: dict[str, TestUser], key: Path, password: str
+    inventory: Inventory, test_users: dict[str, AdUser], key: Path, password: str
 ) -> None:
     """Every municipality's admin (and the region's) against every server."""
     admins = [u for u in test_users.values() if u.name != VDI_ONLY]
     cases = [(u, host, kommune) for u in admins for host, kommune in servers(inventory).items()]
 
-    def attempt(case: tuple[TestUser, str, str]) -> tuple[str, str, bool, str]:
+    def attempt(case: tuple[AdUser, str, str]) -> tuple[str, str, bool, str]:
         user, host, _ = case
         # sudo reads the AD password on stdin; `id -u` as root prints 0.
         proc = ssh_as(inventory, key, user.name, host, "sudo -S -p '' id -u", stdin=f"{password}\n")
@@ -214,7 +214,7 @@ def test_admins_log_in_and_sudo_only_on_their_own_servers(
 
 
 def test_a_vdi_only_user_is_refused_ssh(
-    inventory: Inventory, test_users: dict[str, TestUser], key: Path
+    inventory: Inventory, test_users: dict[str, AdUser], key: Path
 ) -> None:
     # On its own municipality's server (the AD holds its key) and on its VDI host.
     for host in ("srv-kongsberg-1", "vdi-kongsberg-1"):
@@ -228,14 +228,15 @@ def test_a_vdi_only_user_is_refused_ssh(
 @pytest.fixture(scope="module")
 def listeners(inventory: Inventory) -> Iterator[None]:
     """Something answering on the service port of every server while the probes run."""
-    unit = "regionhus-test-listener"
+    # A name of this run's own: a unit an interrupted run left cannot be in the way.
+    unit = f"regionhus-test-listener-{int(time.time())}"
     empty = "/run/regionhus-test-listener"
     command = (
         f"mkdir -p {empty} && systemd-run --unit={unit} --collect python3 -m http.server "
         f"{SERVICE_PORT} --bind 0.0.0.0 --directory {empty}"
     )
     for host in servers(inventory):
-        run_on(host, f"systemctl stop {unit} 2>/dev/null; {command}")
+        run_on(host, command)
     time.sleep(1)
     yield
     for host in servers(inventory):
