@@ -2,7 +2,7 @@
 
     kommuner/<x>.yml        hosts serving x (base: their operators; services), and the
                             shared hosts whose roles read every municipality (DCs,
-                            backup server: services)
+                            backup server, the VDI gateway: services)
     region.yml, inventory   every host, both layers
     deploys/, baselayer     every host, base layer
     templates/<t>           the hosts of the deploy and/or roles that render it
@@ -30,7 +30,8 @@ from regionhus.plan.model import Layer
 from regionhus.plan.repo import BASE_DEPLOY, SITE, RepoMap
 
 # Shared hosts whose services hold something of every municipality.
-READS_EVERY_KOMMUNE = frozenset({Role.DIRECTORY, Role.BACKUP})
+# The gateway holds every pool (its address, hosts and drains come from kommuner/).
+READS_EVERY_KOMMUNE = frozenset({Role.DIRECTORY, Role.BACKUP, Role.GATEWAY})
 
 NEUTRAL = (
     "tests/*",
