@@ -2,8 +2,8 @@
 
 `state_dir()/apply.lock` holds a JSON list of holders (who, pid, since, hosts). Each
 change to the list is made under an fcntl lock on the file, so claims never race;
-a claim whose process is gone (crash, kill -9) is dropped by the next apply. Applies to
-disjoint hosts may run side by side.
+a claim whose process is gone (crash, kill -9) is dropped by the next apply, which says
+so on stderr, naming the old holder. Applies to disjoint hosts may run side by side.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,16 +52,31 @@ def _alive(holder: dict[str, Any]) -> bool:
     return True
 
 
+def stale_message(holder: dict[str, Any]) -> str:
+    return (
+        f"stale apply lock: {holder.get('who')} (pid {holder.get('pid')} on "
+        f"{holder.get('machine')}) began applying to {', '.join(holder.get('hosts', []))} "
+        f"at {holder.get('since')} and that process is gone (killed or crashed); its claim "
+        "is dropped. The hosts it reached have no converged record, so this run sends them "
+        "through the engines again; check its apply record (none if it was killed)."
+    )
+
+
 @contextmanager
 def _locked_holders(path: Path) -> Iterator[list[dict[str, Any]]]:
-    """The live holders, under an exclusive fcntl lock; changes are written back."""
+    """The live holders, under an exclusive fcntl lock; changes are written back.
+    Dead holders are dropped and named on stderr (the operator sees who was killed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             handle.seek(0)
             text = handle.read().strip()
-            holders = [h for h in (json.loads(text) if text else []) if _alive(h)]
+            found = json.loads(text) if text else []
+            holders = [h for h in found if _alive(h)]
+            for holder in found:
+                if holder not in holders:
+                    print(stale_message(holder), file=sys.stderr, flush=True)
             yield holders
             handle.seek(0)
             handle.truncate()

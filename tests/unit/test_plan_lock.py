@@ -27,12 +27,13 @@ def test_second_apply_on_same_hosts_stops_with_the_holder() -> None:
     assert holders() == []
 
 
-def test_holder_of_a_dead_process_is_dropped() -> None:
+def test_holder_of_a_dead_process_is_dropped_and_named(capsys: pytest.CaptureFixture[str]) -> None:
     lock_path().parent.mkdir(parents=True, exist_ok=True)
     dead = {"who": "x", "pid": 999999, "machine": socket.gethostname(), "hosts": ["dc1"]}
     lock_path().write_text(json.dumps([dead]))
     with apply_lock("kari", ["dc1"]) as mine:
         assert holders() == [mine]
+    assert "stale apply lock: x (pid 999999" in capsys.readouterr().err
 
 
 def test_wait_gives_up_only_when_free(monkeypatch: pytest.MonkeyPatch) -> None:
