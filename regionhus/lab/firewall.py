@@ -1,5 +1,6 @@
-"""Host firewall for the bridge: lab hosts reach the apt proxy on the bridge address and
-nothing else of this machine (its other services listen on every address)."""
+"""Host firewall for the bridge: lab hosts reach the apt proxy on the bridge address, and
+the lab's monitoring its alert webhooks (tests/lab/test_monitoring.py listens there),
+and nothing else of this machine (its other services listen on every address)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import subprocess
 
 from regionhus.lab.errors import LabError
 from regionhus.lab.inventory import LabNetwork
+from regionhus.monitoring.targets import LAB_SINK_PORT
 
 TABLE = "regionhus_lab"
 
@@ -19,6 +21,7 @@ def ruleset(net: LabNetwork, proxy_port: int) -> str:
         iifname "{br}" ct state established,related accept
         iifname "{br}" icmp type echo-request accept
         iifname "{br}" ip daddr {net.bridge_address} tcp dport {proxy_port} accept
+        iifname "{br}" ip daddr {net.bridge_address} tcp dport {LAB_SINK_PORT} accept
         iifname "{br}" meta l4proto ipv6-icmp accept
         iifname "{br}" drop
     }}
