@@ -154,6 +154,9 @@ def _audit() -> str:
             "json",
             "--out",
             str(out),
+            # The lab's mon1: measured availability next to the SLA (minutes of history).
+            "--prometheus",
+            "auto",
         ],
         check=True,
         stdout=subprocess.DEVNULL,
