@@ -390,6 +390,29 @@ def _client_network_rules(
             )
 
 
+def _pool_address_rules(
+    root: Path, kommuner: dict[Path, tuple[Kommune, YamlDocument]]
+) -> Iterable[Finding]:
+    """One address per VDI pool: two pools on one address would share the broker's
+    frontend (roles/vdi_broker/README.md)."""
+    owners: dict[str, list[Path]] = defaultdict(list)
+    for path, (kommune, _) in sorted(kommuner.items()):
+        vdi = kommune.services.vdi
+        if vdi is not None and vdi.pool_address is not None:
+            owners[str(vdi.pool_address)].append(path)
+    for address, paths in owners.items():
+        for path in paths if len(paths) > 1 else []:
+            _, doc = kommuner[path]
+            others = ", ".join(_rel(root, p) for p in paths if p != path)
+            yield Finding(
+                _rel(root, path),
+                doc.line_of(("services", "vdi", "pool_address")),
+                "services.vdi.pool_address",
+                f"pool address {address} is also used by {others}",
+                "give each municipality's pool its own address (one name, one address)",
+            )
+
+
 def _operator_rules(
     root: Path, region: Region | None, kommuner: dict[Path, tuple[Kommune, YamlDocument]]
 ) -> Iterable[Finding]:
@@ -439,6 +462,7 @@ def cross_file_findings(root: Path, tree: ParsedTree) -> list[Finding]:
     findings += _unique(root, tree.kommuner, "kommunenummer", "kommunenummer")
     findings += _unique(root, tree.kommuner, "code", "code")
     findings += _client_network_rules(root, tree.region, tree.kommuner)
+    findings += _pool_address_rules(root, tree.kommuner)
     findings += _operator_rules(root, tree.region, tree.kommuner)
     if tree.region is not None and tree.region_doc is not None:
         slugs = {k.slug for k, _ in tree.kommuner.values()} | tree.file_slugs
