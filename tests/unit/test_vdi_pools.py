@@ -100,3 +100,16 @@ def test_without_a_broker_session_hosts_are_reached_directly() -> None:
         if "3389" in r.ports
     ]
     assert "10.47.0.0/24" in {r.source for r in rdp}
+
+
+def test_plan_shows_a_pool_of_the_wrong_size_in_every_format() -> None:
+    from regionhus.plan.model import Plan
+    from regionhus.plan.report import render_json, render_markdown, render_text
+
+    inventory = load_inventory(REPO, "embedded")
+    hosts = [h for h in inventory.hosts if h.name != "vdi-kongsberg-2"]
+    plan = Plan({}, pool_findings=pool_findings(inventory.config, hosts, "the inventory"))
+    for render in (render_text, render_markdown, render_json):
+        text = render(plan, inventory.config)
+        assert "pool_size 2 in kommuner/kongsberg.yml, 1 session host(s)" in text, render
+    assert int(plan.exit_code) == 0  # a finding, not a change: the plan applies nothing
