@@ -120,12 +120,14 @@ def main() -> None:
             if code not in (0, 2):
                 print(tail, flush=True)
             results.append((title, kind, seconds, code))
-    write(args, results)
+            write(args, results)  # after each: an interrupted run keeps what it measured
 
 
 def write(args: argparse.Namespace, results: list[tuple[str, str, float, int]]) -> None:
     kinds = ("defaults", "tuned", "plan")
-    best = {kind: min(s for _, k, s, _ in results if k == kind) for kind in kinds}
+    best = {kind: min([s for _, k, s, _ in results if k == kind] or [0.0]) for kind in kinds}
+    if not all(best.values()):
+        best = {kind: seconds or float("nan") for kind, seconds in best.items()}
     lines = [f"| {title} | {seconds:.1f} | {code} |" for title, _, seconds, code in results]
     ratios = [
         f"- regionhus plan, best of rounds: **{best['plan']:.1f} s**",
