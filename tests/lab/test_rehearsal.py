@@ -43,8 +43,11 @@ from regionhus.paths import state_dir
 from regionhus.secrets import vault_file, vault_password_file
 
 # Opt-in until it passes from a clean clone (REGIONHUS_REHEARSAL=1). Its last run stopped
-# at the scope guard: the NetBox source does not carry a server's data_paths, so an
-# apply of the backup server from NetBox would drop the servers' backup keys.
+# at the scope guard, rightly: (1) the NetBox source does not carry a server's
+# data_paths, so the backup server's plan from NetBox drops the servers' backup keys;
+# (2) the operator's region.yml change (the bastion as the admin source) changes every
+# municipality's pool rules on gw1, so the first apply has to be the whole region, which
+# the guard does not watch: (1) must be fixed before that.
 pytestmark = pytest.mark.skipif(
     os.environ.get("REGIONHUS_REHEARSAL") != "1",
     reason="production rehearsal: set REGIONHUS_REHEARSAL=1 (holds the lab ~15 min)",
