@@ -174,7 +174,15 @@ class Seeder:
                     "object_types": ["tenancy.tenant"],
                     "validation_regex": r"^\d{4}$",
                     "description": "The official four-digit municipality number",
-                }
+                },
+                {
+                    "name": "data_paths",
+                    "label": "Data paths",
+                    "type": "json",
+                    "object_types": ["virtualization.virtualmachine"],
+                    "description": "A municipality server's data, backed up into the "
+                    "municipality's own repository (a JSON list of absolute paths)",
+                },
             ],
             key="name",
         )
@@ -284,6 +292,8 @@ class Seeder:
                     "tenant": ids["tenant"][h.serves],
                     "platform": ids["one"]["platform"],
                     "tags": [ids["tag"][t] for t in h.tags],
+                    # None, not []: NetBox stores an unset field as null (no update).
+                    "custom_fields": {"data_paths": list(h.data_paths) or None},
                 }
             )
         return self.ensure(

@@ -34,8 +34,8 @@ from regionhus.netbox.client import NetBoxClient, NetBoxError, Transport
 from regionhus.netbox.settings import NetBoxSettings, load_settings
 from regionhus.paths import cache_dir
 
-# 2: records carry their VM's service objects.
-CACHE_FORMAT = 2
+# 2: records carry their VM's service objects. 3: and its custom fields (data_paths).
+CACHE_FORMAT = 3
 
 # Tags are fetched per tag, not per VM: asking for `tags` on each VM costs ~0.5 s per
 # 1000 VMs (a generic relation per row), the rest of the record ~0.15 s.
@@ -47,6 +47,7 @@ query Inventory($offset: Int!, $limit: Int!) {
     tenant { slug }
     site { slug }
     primary_ip4 { address }
+    custom_fields
   }
 }
 """
@@ -167,6 +168,9 @@ def _host(rec: dict) -> Host:
             "site": rec["site"]["slug"],
             "tags": sorted(t["slug"] for t in rec.get("tags") or []),
             "services": rec.get("services") or [],
+            # A server's data to back up: without it, an apply from NetBox would drop
+            # the server's backup key and job (the embedded source declares them).
+            "data_paths": (rec.get("custom_fields") or {}).get("data_paths") or [],
         }
     )
 
