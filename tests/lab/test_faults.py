@@ -98,3 +98,25 @@ def test_apply_killed_half_way_leaves_a_stale_lock_that_the_rerun_names_and_conv
     assert not any(h["pid"] == proc.pid for h in json.loads(lock_path().read_text()))
     plan = rh("pytest", "plan", "--quiet", "--host", HOST)
     assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr[-3000:]
+
+
+def test_second_operator_on_overlapping_hosts_is_refused_while_the_first_applies(
+    fixture_cleanup: None,
+) -> None:
+    both = ["vdi-kongsberg-1", "vdi-notodden-1"]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "apply.out"
+        first = start_apply_and_wait_for_engines("kari-first", out, *both)
+        second = rh("per-second", "apply", "--yes", "--allow-dirty", "--quiet", "--host", both[1])
+        first.wait(timeout=900)
+        first_out = out.read_text()
+
+    assert second.returncode == 1, second.stdout[-2000:] + second.stderr[-2000:]
+    assert f"kari-first (pid {first.pid}" in second.stderr and both[1] in second.stderr
+    # Refused before its plan: nothing ran and no apply record was written for it.
+    assert "Apply record:" not in second.stdout, second.stdout[-2000:]
+    assert first.returncode == 0, first_out[-3000:]
+    record = json.loads(Path(first_out.split("Apply record: ")[1].split()[0]).read_text())
+    assert record["who"] == "kari-first" and record["hosts"] == both
+    plan = rh("pytest", "plan", "--quiet", *[a for h in both for a in ("--host", h)])
+    assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr[-3000:]
