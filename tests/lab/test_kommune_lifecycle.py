@@ -51,7 +51,7 @@ def kommune_file(status: str, operators: dict[str, str], until: dt.date | None =
     )
     until_line = f"  member_until: {until}\n" if until else ""
     return (
-        f'name: {NAME}\nslug: {SLUG}\nkommunenummer: "{NUMBER}"\npopulation: 1000\n'
+        f'name: {NAME}\nslug: {SLUG}\ncode: {SLUG}\nkommunenummer: "{NUMBER}"\npopulation: 1000\n'
         f"lifecycle:\n  status: {status}\n  member_from: {JOIN}\n{until_line}"
         f"services:\n  directory:\n    from: {JOIN}\n"
         f'  backup:\n    from: {JOIN}\n    schedule:\n      every_hours: 24\n      at: "03:00"\n'
