@@ -30,8 +30,9 @@ from regionhus.plan.model import Layer
 from regionhus.plan.repo import BASE_DEPLOY, SITE, RepoMap
 
 # Shared hosts whose services hold something of every municipality.
-# The gateway holds every pool (its address, hosts and drains come from kommuner/).
-READS_EVERY_KOMMUNE = frozenset({Role.DIRECTORY, Role.BACKUP, Role.GATEWAY})
+# The gateway holds every pool (its address, hosts and drains come from kommuner/); the
+# monitoring host every municipality's probes and alert route (kommuner/ `alerts:`).
+READS_EVERY_KOMMUNE = frozenset({Role.DIRECTORY, Role.BACKUP, Role.GATEWAY, Role.MONITORING})
 
 NEUTRAL = (
     "tests/*",

@@ -44,6 +44,9 @@ __all__ = ["display", "password"]  # fixtures of test_vdi_login, used here
 
 RH = str(Path(sys.executable).parent / "regionhus")
 PARALLEL = 3  # plans at once: the control machine's two cores are the limit
+# The shared hosts that hold something of every municipality: the DCs (its OU), the
+# backup server (its repository), the gateway (its pool), monitoring (its probes, alerts).
+SHARED = {"dc1", "dc2", "backup1", "gw1", "mon1"}
 NOTODDEN_USER = LoginUser("vdit-notodden", "notodden", enabled=True)
 
 
@@ -189,7 +192,7 @@ def test_kommune_plans_leave_other_municipalities_alone(plans, inventory: Invent
             assert about_others(data, inventory, kommune) == [], f"--kommune {kommune}"
         assert data["scope_findings"] == []
         shared = {h for h, e in data["hosts"].items() if e["serves"] == REGION}
-        assert shared == {"dc1", "dc2", "backup1"}
+        assert shared == SHARED
 
 
 def test_every_host_alone_plans(plans, inventory: Inventory) -> None:  # type: ignore[no-untyped-def]
@@ -208,7 +211,7 @@ def test_changed_since_plans_only_the_changed_municipality(
     code, data = plans[1][f"--changed-since ({kommune})"]
     succeeded(f"--changed-since ({kommune})", code, data)
     own = {h.name for h in inventory.hosts if h.serves == kommune}
-    assert set(data["hosts"]) == own | {"dc1", "dc2", "backup1"}
+    assert set(data["hosts"]) == own | SHARED
     assert about_others(data, inventory, kommune) == []
     assert data["scope_findings"] == []
     serves = {h.name: h.serves for h in inventory.hosts}
