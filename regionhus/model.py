@@ -182,6 +182,16 @@ class UpdateWindow(StrictModel):
         return days
 
 
+def usable_networks(networks: list[IPv4Network]) -> list[IPv4Network]:
+    """The networks unchanged, or the first one's problem (one rule for client and
+    operations networks)."""
+    for network in networks:
+        problem = client_network_problem(network)
+        if problem:
+            raise ValueError(problem)
+    return networks
+
+
 def client_network_problem(network: IPv4Network) -> str | None:
     """Why a network cannot be a municipality's client network, or None."""
     if network.prefixlen < 8:
@@ -210,11 +220,7 @@ class Kommune(StrictModel):
     @field_validator("client_networks")
     @classmethod
     def _usable_networks(cls, networks: list[IPv4Network]) -> list[IPv4Network]:
-        for network in networks:
-            problem = client_network_problem(network)
-            if problem:
-                raise ValueError(problem)
-        return networks
+        return usable_networks(networks)
 
     def service_state(self, service: ServiceName, on: dt.date) -> str:
         """What the platform must do for this service on a date.
@@ -355,11 +361,7 @@ class Access(StrictModel):
     @field_validator("operations_networks")
     @classmethod
     def _usable_operations(cls, networks: list[IPv4Network]) -> list[IPv4Network]:
-        for network in networks:
-            problem = client_network_problem(network)
-            if problem:
-                raise ValueError(problem)
-        return networks
+        return usable_networks(networks)
 
     @field_validator("known_hosts")
     @classmethod

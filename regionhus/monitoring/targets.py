@@ -131,7 +131,7 @@ def probes_for(host: Host, realm: str) -> list[Probe]:
                 host.serves,
             )
         )
-    if "server" in host.roles:
+    if Role.SERVER in host.roles:
         found.append(
             Probe(
                 "server",
