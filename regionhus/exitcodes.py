@@ -29,7 +29,10 @@ SPECIFIC: dict[str, dict[Exit, str]] = {
     "plan": {
         Exit.OK: "no changes pending",
         Exit.PENDING: "changes (or unknowns) pending",
-        Exit.FAILED: "error: invalid configuration, missing secrets, a host or task failed",
+        Exit.FAILED: (
+            "error: invalid configuration, missing secrets, NetBox unreachable, "
+            "a host or task failed"
+        ),
     },
     "apply": {
         Exit.OK: "applied, or nothing to apply",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,22 @@ from regionhus.errors import RegionhusError
 
 JSON = Any
 BULK_PARALLEL = 2
+# A NetBox that is down or behind a dead link is named within seconds; a slow answer
+# (a national bulk seed) may take minutes. REGIONHUS_NETBOX_TIMEOUT (seconds) bounds
+# the wait for one answer.
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 600.0
+
+
+def read_timeout() -> float:
+    text = os.environ.get("REGIONHUS_NETBOX_TIMEOUT", "").strip()
+    try:
+        return float(text) if text else READ_TIMEOUT
+    except ValueError:
+        raise NetBoxError(
+            f"REGIONHUS_NETBOX_TIMEOUT={text!r} is not a number of seconds; unset it or "
+            f"write e.g. 120"
+        ) from None
 
 
 class NetBoxError(RegionhusError):
@@ -48,15 +65,16 @@ class Response:
 Transport = Callable[[str, str, dict[str, str], JSON], Response]
 
 
-def requests_transport(timeout: float = 600.0) -> Transport:
+def requests_transport(timeout: float | None = None) -> Transport:
     # One session per thread: the loader fetches pages concurrently.
     local = threading.local()
+    limits = (CONNECT_TIMEOUT, timeout if timeout is not None else read_timeout())
 
     def send(method: str, url: str, headers: dict[str, str], body: JSON) -> Response:
         session = getattr(local, "session", None)
         if session is None:
             session = local.session = requests.Session()
-        resp = session.request(method, url, headers=headers, json=body, timeout=timeout)
+        resp = session.request(method, url, headers=headers, json=body, timeout=limits)
         try:
             data = resp.json() if resp.content else None
         except ValueError:
@@ -141,7 +159,12 @@ class NetBoxClient:
                 f"inventory is NOT used instead while NetBox is configured"
             ) from None
         except requests.Timeout:
-            raise NetBoxUnreachable(f"NetBox at {self.url} did not answer in time") from None
+            raise NetBoxUnreachable(
+                f"NetBox at {self.url} did not answer in time ({method} {path}; connect "
+                f"{CONNECT_TIMEOUT:g} s, answer REGIONHUS_NETBOX_TIMEOUT, default "
+                f"{READ_TIMEOUT:g} s): is it stopped, overloaded or cut off? Rerun when "
+                f"its web page answers; the embedded inventory is NOT used instead"
+            ) from None
         if resp.status in (401, 403):
             detail = resp.body.get("detail") if isinstance(resp.body, dict) else resp.body
             raise NetBoxAuthError(
