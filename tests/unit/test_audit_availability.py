@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report.audit_records import NOW, ON, seed_records
+from report.audit_records import NOW
 
-from regionhus.config import load_region
-from regionhus.inventory import load_inventory
+from regionhus.inventory import Inventory
 from regionhus.reports.availability import Availability, measure
 from regionhus.reports.build import build_report
 from regionhus.reports.evidence import RecordEvidence
-from regionhus.reports.model import Severity
+from regionhus.reports.model import AuditReport, ServiceRow, Severity
 from regionhus.reports.render_md import render_md
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "prometheus"
@@ -57,18 +56,27 @@ class FakePrometheus:
         return answer
 
 
-@pytest.fixture(scope="module")
-def inventory():  # type: ignore[no-untyped-def]
-    return load_inventory(source="embedded", config=load_region(on=ON))
-
-
-@pytest.fixture(scope="module")
-def records(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return seed_records(tmp_path_factory.mktemp("records"))
-
-
 def availability(fake: FakePrometheus) -> Availability:
     return measure("http://mon1:9090", fake, NOW - PERIOD, NOW)
+
+
+def report_with(
+    inventory: Inventory, records: Path, measured: Availability | None, lang: str = "nb"
+) -> AuditReport:
+    """The audit report from the seeded records, with `measured` availability (or none)."""
+    return build_report(
+        inventory,
+        RecordEvidence(records),
+        now=NOW,
+        records_root=records,
+        availability=measured,
+        lang=lang,
+    )
+
+
+def kongsberg_vdi(report: AuditReport) -> ServiceRow:
+    kongsberg = next(k for k in report.kommuner if k.slug == "kongsberg")
+    return next(s for s in kongsberg.services if s.service == "vdi")
 
 
 def test_the_recorded_answers_are_read_per_service_and_municipality() -> None:
@@ -85,72 +93,53 @@ def test_the_recorded_answers_are_read_per_service_and_municipality() -> None:
 
 
 def test_below_the_sla_is_a_finding_and_the_shared_directory_is_flagged_once(
-    inventory,  # type: ignore[no-untyped-def]
-    records: Path,
+    audit_inventory: Inventory,
+    audit_records: Path,
 ) -> None:
     fake = FakePrometheus(
         {("vdi", "kongsberg"): 0.99, ("vdi", "notodden"): 1.0, ("directory", "region"): 0.995},
         coverage=1.0,
     )
-    report = build_report(
-        inventory,
-        RecordEvidence(records),
-        now=NOW,
-        records_root=records,
-        availability=availability(fake),
-    )
+    report = report_with(audit_inventory, audit_records, availability(fake))
     below = [f for f in report.findings if f.code == "availability_below_sla"]
     assert {(f.kommune, f.severity) for f in below} == {
         ("kongsberg", Severity.WARNING),
         (None, Severity.WARNING),  # the directory, once for the region
     }
-    kongsberg = next(k for k in report.kommuner if k.slug == "kongsberg")
-    vdi = next(s for s in kongsberg.services if s.service == "vdi")
+    vdi = kongsberg_vdi(report)
     assert (vdi.measured_percent, vdi.availability_percent) == (pytest.approx(99.0), 99.5)
     assert vdi.measured_coverage_percent == pytest.approx(100.0)
     assert "99,00 % (dekker 100,0 % av perioden)" in render_md(report)
 
 
 def test_a_short_history_is_shown_as_the_part_of_the_period_it_covers(
-    inventory,  # type: ignore[no-untyped-def]
-    records: Path,
+    audit_inventory: Inventory,
+    audit_records: Path,
 ) -> None:
     fake = FakePrometheus(coverage=0.25)
-    report = build_report(
-        inventory,
-        RecordEvidence(records),
-        now=NOW,
-        records_root=records,
-        availability=availability(fake),
-        lang="en",
-    )
-    kongsberg = next(k for k in report.kommuner if k.slug == "kongsberg")
-    vdi = next(s for s in kongsberg.services if s.service == "vdi")
-    assert vdi.measured_coverage_percent == pytest.approx(25.0)
+    report = report_with(audit_inventory, audit_records, availability(fake), lang="en")
+    assert kongsberg_vdi(report).measured_coverage_percent == pytest.approx(25.0)
     assert "(covers 25.0 % of the period)" in render_md(report)
 
 
 def test_an_unreachable_prometheus_is_named_and_the_rest_of_the_report_stands(
-    inventory,  # type: ignore[no-untyped-def]
-    records: Path,
+    audit_inventory: Inventory,
+    audit_records: Path,
 ) -> None:
     def refused(path: str, params: dict[str, str]) -> dict[str, Any]:
         raise ConnectionRefusedError(111, "Connection refused")
 
-    report = build_report(
-        inventory,
-        RecordEvidence(records),
-        now=NOW,
-        records_root=records,
-        availability=measure("http://mon1:9090", refused, NOW - PERIOD, NOW),
-    )
+    refusal = measure("http://mon1:9090", refused, NOW - PERIOD, NOW)
+    report = report_with(audit_inventory, audit_records, refusal)
     (finding,) = [f for f in report.findings if f.code == "availability_not_measured"]
     assert "http://mon1:9090" in finding.message and "refused" in finding.message
     assert all(s.measured_percent is None for k in report.kommuner for s in k.services)
     assert report.kommuner  # the rest of the report is there
 
 
-def test_without_monitoring_nothing_is_claimed(inventory, records: Path) -> None:  # type: ignore[no-untyped-def]
-    report = build_report(inventory, RecordEvidence(records), now=NOW, records_root=records)
+def test_without_monitoring_nothing_is_claimed(
+    audit_inventory: Inventory, audit_records: Path
+) -> None:
+    report = report_with(audit_inventory, audit_records, None)
     assert not [f for f in report.findings if f.code.startswith("availability")]
     assert "ikke målt" in render_md(report)

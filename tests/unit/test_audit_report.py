@@ -11,7 +11,7 @@ import pytest
 from report.audit_records import NOW, ON, seed_records
 
 from regionhus.config import load_region
-from regionhus.inventory import load_inventory
+from regionhus.inventory import Inventory, load_inventory
 from regionhus.records import (
     DrillRecord,
     directory_record_path,
@@ -25,17 +25,7 @@ from regionhus.reports.model import AuditReport, Severity
 from regionhus.reports.texts import TEXTS, Texts
 
 
-@pytest.fixture(scope="module")
-def inventory():  # type: ignore[no-untyped-def]
-    return load_inventory(source="embedded", config=load_region(on=ON))
-
-
-@pytest.fixture(scope="module")
-def records(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return seed_records(tmp_path_factory.mktemp("records"))
-
-
-def report_for(inventory, records: Path, scope: str = "region", lang: str = "nb") -> AuditReport:  # type: ignore[no-untyped-def]
+def report_for(inventory, records: Path, scope: str = "region", lang: str = "nb") -> AuditReport:
     return build_report(
         inventory,
         RecordEvidence(records),
@@ -50,8 +40,10 @@ def codes(report: AuditReport, slug: str) -> dict[str, Severity]:
     return {f.code: f.severity for f in report.findings if f.kommune == slug}
 
 
-def test_extra_admin_member_is_a_critical_finding(inventory, records: Path) -> None:  # type: ignore[no-untyped-def]
-    report = report_for(inventory, records)
+def test_extra_admin_member_is_a_critical_finding(
+    audit_inventory: Inventory, audit_records: Path
+) -> None:
+    report = report_for(audit_inventory, audit_records)
     kongsberg = next(k for k in report.kommuner if k.slug == "kongsberg")
     assert kongsberg.admin.extra == ["kbg.mallory"]
     assert kongsberg.admin.missing == []
@@ -62,8 +54,10 @@ def test_extra_admin_member_is_a_critical_finding(inventory, records: Path) -> N
     assert report.findings[0].severity == Severity.CRITICAL
 
 
-def test_failed_drill_is_a_critical_finding(inventory, records: Path) -> None:  # type: ignore[no-untyped-def]
-    report = report_for(inventory, records)
+def test_failed_drill_is_a_critical_finding(
+    audit_inventory: Inventory, audit_records: Path
+) -> None:
+    report = report_for(audit_inventory, audit_records)
     assert codes(report, "kongsberg")["drill.failed"] == Severity.CRITICAL
     kongsberg = next(k for k in report.kommuner if k.slug == "kongsberg")
     assert kongsberg.backup.last_drill is not None
@@ -73,20 +67,26 @@ def test_failed_drill_is_a_critical_finding(inventory, records: Path) -> None:  
     assert "sha256 stemmer ikke for 3 filer" in message
 
 
-def test_old_drill_stale_backup_and_missing_operator_are_flagged(inventory, records: Path) -> None:  # type: ignore[no-untyped-def]
-    tinn = codes(report_for(inventory, records), "tinn")
+def test_old_drill_stale_backup_and_missing_operator_are_flagged(
+    audit_inventory: Inventory, audit_records: Path
+) -> None:
+    tinn = codes(report_for(audit_inventory, audit_records), "tinn")
     assert tinn["drill.too_old"] == Severity.WARNING
     assert tinn["backup.stale"] == Severity.CRITICAL
     assert tinn["admin.missing_member"] == Severity.WARNING
 
 
-def test_clean_municipality_has_no_findings(inventory, records: Path) -> None:  # type: ignore[no-untyped-def]
-    report = report_for(inventory, records)
+def test_clean_municipality_has_no_findings(
+    audit_inventory: Inventory, audit_records: Path
+) -> None:
+    report = report_for(audit_inventory, audit_records)
     assert codes(report, "notodden") == {}  # NTD.Lars is the declared ntd.lars
 
 
-def test_missing_directory_record_says_not_read(inventory, records: Path) -> None:  # type: ignore[no-untyped-def]
-    report = report_for(inventory, records)
+def test_missing_directory_record_says_not_read(
+    audit_inventory: Inventory, audit_records: Path
+) -> None:
+    report = report_for(audit_inventory, audit_records)
     flesberg = next(k for k in report.kommuner if k.slug == "flesberg")
     assert not flesberg.admin.read and flesberg.admin.actual == []
     assert codes(report, "flesberg")["admin.not_read"] == Severity.WARNING
@@ -97,15 +97,19 @@ def test_missing_directory_record_says_not_read(inventory, records: Path) -> Non
     assert codes(report, "sigdal") == {}
 
 
-def test_broken_record_becomes_a_finding_not_a_crash(inventory, records: Path) -> None:  # type: ignore[no-untyped-def]
-    report = report_for(inventory, records)
+def test_broken_record_becomes_a_finding_not_a_crash(
+    audit_inventory: Inventory, audit_records: Path
+) -> None:
+    report = report_for(audit_inventory, audit_records)
     broken = [f for f in report.findings if f.code == "record.broken"]
     assert len(broken) == 1 and broken[0].kommune == "rollag"
     assert "drills/rollag" in broken[0].message
 
 
-def test_hosts_vdi_pool_and_shared_dependencies(inventory, records: Path) -> None:  # type: ignore[no-untyped-def]
-    report = report_for(inventory, records)
+def test_hosts_vdi_pool_and_shared_dependencies(
+    audit_inventory: Inventory, audit_records: Path
+) -> None:
+    report = report_for(audit_inventory, audit_records)
     by_slug = {k.slug: k for k in report.kommuner}
     kongsberg = by_slug["kongsberg"]
     assert [h.name for h in kongsberg.hosts] == [
@@ -122,7 +126,7 @@ def test_hosts_vdi_pool_and_shared_dependencies(inventory, records: Path) -> Non
     assert {h.name for h in by_slug["ovre-eiker"].hosts} == {"backup1", "dc1", "dc2"}
 
 
-def test_vdi_pool_difference_is_flagged(tmp_path: Path, records: Path) -> None:
+def test_vdi_pool_difference_is_flagged(tmp_path: Path, audit_records: Path) -> None:
     region = Path(__file__).resolve().parents[2]
     root = tmp_path / "region"
     root.mkdir()
@@ -138,14 +142,16 @@ def test_vdi_pool_difference_is_flagged(tmp_path: Path, records: Path) -> None:
     hosts = region / "inventory" / "lab-region.hosts.yml"
     (root / "inventory" / hosts.name).write_text(hosts.read_text(encoding="utf-8"))
     inv = load_inventory(root, "embedded", config=load_region(root, on=ON))
-    report = report_for(inv, records)
+    report = report_for(inv, audit_records)
     mismatch = [f for f in report.findings if f.code == "vdi.pool_mismatch"]
     assert [(f.kommune, f.severity) for f in mismatch] == [("notodden", Severity.WARNING)]
     assert "3" in mismatch[0].message and "1" in mismatch[0].message
 
 
-def test_changes_in_period_and_only_the_municipalitys_own(inventory, records: Path) -> None:  # type: ignore[no-untyped-def]
-    report = report_for(inventory, records)
+def test_changes_in_period_and_only_the_municipalitys_own(
+    audit_inventory: Inventory, audit_records: Path
+) -> None:
+    report = report_for(audit_inventory, audit_records)
     by_slug = {k.slug: k for k in report.kommuner}
     changes = by_slug["kongsberg"].changes
     assert [c.id for c in changes] == ["20250610T101500Z-kari"]  # the old one is outside
@@ -154,8 +160,10 @@ def test_changes_in_period_and_only_the_municipalitys_own(inventory, records: Pa
     assert by_slug["tinn"].changes == []
 
 
-def test_municipality_scope_shows_only_its_own(inventory, records: Path) -> None:  # type: ignore[no-untyped-def]
-    report = report_for(inventory, records, scope="tinn")
+def test_municipality_scope_shows_only_its_own(
+    audit_inventory: Inventory, audit_records: Path
+) -> None:
+    report = report_for(audit_inventory, audit_records, scope="tinn")
     assert [k.slug for k in report.kommuner] == ["tinn"]
     assert {f.kommune for f in report.findings} <= {"tinn", None}
     assert "kbg.mallory" not in json.dumps([f.message for f in report.findings])
@@ -170,8 +178,10 @@ def test_every_text_exists_in_both_languages() -> None:
     assert Texts("nb").num(4200000) == "4\u202f200\u202f000"
 
 
-def test_english_report_has_english_findings(inventory, records: Path) -> None:  # type: ignore[no-untyped-def]
-    report = report_for(inventory, records, lang="en")
+def test_english_report_has_english_findings(
+    audit_inventory: Inventory, audit_records: Path
+) -> None:
+    report = report_for(audit_inventory, audit_records, lang="en")
     extra = next(f for f in report.findings if f.code == "admin.extra_member")
     assert "is not a declared operator" in extra.message
 
@@ -206,11 +216,11 @@ def test_writers_store_utc_and_refuse_naive_times(tmp_path: Path) -> None:
 
 
 def test_regional_operators_hold_rights_through_the_regional_group(
-    inventory, records: Path
-) -> None:  # type: ignore[no-untyped-def]
+    audit_inventory: Inventory, audit_records: Path
+) -> None:
     """As the directory gives them: members of region-admins (delegated on OU=Kommuner),
     not of each municipality's own group; nothing is missing in Notodden's group."""
-    report = report_for(inventory, records)
+    report = report_for(audit_inventory, audit_records)
     notodden = next(k for k in report.kommuner if k.slug == "notodden")
     assert [m.username for m in notodden.admin.declared] == ["ntd.lars"]
     regional = notodden.admin.regional
@@ -221,7 +231,9 @@ def test_regional_operators_hold_rights_through_the_regional_group(
     assert not [f for f in report.findings if f.code.startswith("admin.regional")]
 
 
-def test_regional_group_problems_are_region_wide_findings(inventory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_regional_group_problems_are_region_wide_findings(
+    audit_inventory: Inventory, tmp_path: Path
+) -> None:
     records = seed_records(tmp_path)
     write_directory_record(
         "region",
@@ -231,7 +243,7 @@ def test_regional_group_problems_are_region_wide_findings(inventory, tmp_path: P
         read_at=NOW - dt.timedelta(hours=1),
         root=records,
     )
-    report = report_for(inventory, records)
+    report = report_for(audit_inventory, records)
     regional = {f.code: f for f in report.findings if f.code.startswith("admin.regional")}
     assert regional["admin.regional_extra_member"].severity == Severity.CRITICAL
     assert regional["admin.regional_extra_member"].kommune is None  # every OU is at stake
@@ -240,10 +252,10 @@ def test_regional_group_problems_are_region_wide_findings(inventory, tmp_path: P
     assert "drift.per" in regional["admin.regional_missing_member"].message
 
 
-def test_unread_regional_group_is_said(inventory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_unread_regional_group_is_said(audit_inventory: Inventory, tmp_path: Path) -> None:
     records = seed_records(tmp_path)
     (records / "directory" / "region.json").unlink()
-    report = report_for(inventory, records)
+    report = report_for(audit_inventory, records)
     assert [f.severity for f in report.findings if f.code == "admin.regional_not_read"] == [
         Severity.WARNING
     ]
@@ -251,12 +263,14 @@ def test_unread_regional_group_is_said(inventory, tmp_path: Path) -> None:  # ty
     assert notodden.admin.regional is not None and not notodden.admin.regional.read
 
 
-def test_repository_nobody_writes_to_is_said_not_flagged_late(inventory, records: Path) -> None:  # type: ignore[no-untyped-def]
+def test_repository_nobody_writes_to_is_said_not_flagged_late(
+    audit_inventory: Inventory, audit_records: Path
+) -> None:
     """Flesberg takes backup; without its server (taken out of the inventory) and without
     a record nothing is late or unproven, and the report says there is nothing to back up
     yet."""
-    without = [h for h in inventory.hosts if h.name != "srv-flesberg-1"]
-    inventory = dataclasses.replace(inventory, hosts=tuple(without))
-    flesberg = codes(report_for(inventory, records), "flesberg")
+    without = [h for h in audit_inventory.hosts if h.name != "srv-flesberg-1"]
+    audit_inventory = dataclasses.replace(audit_inventory, hosts=tuple(without))
+    flesberg = codes(report_for(audit_inventory, audit_records), "flesberg")
     assert flesberg.get("backup.no_client") == Severity.INFO
     assert "backup.no_record" not in flesberg and "drill.missing" not in flesberg
