@@ -41,7 +41,7 @@ SPECIFIC: dict[str, dict[Exit, str]] = {
     "validate": {Exit.OK: "every file is valid", Exit.FAILED: "problems found (listed)"},
     "backup status": {
         Exit.OK: "every repository is fresh",
-        Exit.FAILED: "a repository is late or tampered with",
+        Exit.FAILED: "a repository is late, tampered with, over its quota or its disk full",
     },
     "backup drill": {Exit.OK: "restore verified", Exit.FAILED: "restore failed or could not run"},
     "backup rollback": {

@@ -78,12 +78,20 @@ def writers() -> set[str]:
     return found
 
 
+def mb(size: int | None) -> str:
+    return "?" if size is None else f"{size / 10**6:.1f} MB"
+
+
 def show(row: RepoStatus) -> str:
     age = row.freshness.age
     age_text = f"{age.total_seconds() / 3600:.1f} h" if age is not None else "-"
     state = row.freshness.state if row.has_clients else f"{row.freshness.state} (no client)"
     if row.alert:
         state += " TAMPER ALERT"
+    if row.over_quota:
+        state += f" OVER QUOTA ({mb(row.used_bytes)} of {mb(row.quota_bytes)})"
+    if row.disk_full:
+        state += f" DISK FULL ({mb(row.disk_free_bytes)} free)"
     return (
         f"{row.repository:<14} {row.archives:>4}  {row.newest_archive or '-':<40} "
         f"{age_text:>8}  every {row.every_hours:>2} h  {state}"
@@ -104,6 +112,11 @@ def as_json(row: RepoStatus) -> dict[str, object]:
         "state": row.freshness.state,
         "has_clients": row.has_clients,
         "tamper_alert": row.alert,
+        "used_bytes": row.used_bytes,
+        "quota_bytes": row.quota_bytes,
+        "disk_free_bytes": row.disk_free_bytes,
+        "over_quota": row.over_quota,
+        "disk_full": row.disk_full,
         "problem": row.problem,
     }
 
@@ -112,7 +125,8 @@ def as_json(row: RepoStatus) -> dict[str, object]:
 @click.option("--grace-hours", type=float, default=DEFAULT_GRACE.total_seconds() / 3600)
 @format_option("json")
 def status(grace_hours: float, fmt: str) -> None:
-    """Newest archive per repository; exit 1 if one is older than its schedule allows."""
+    """Newest archive per repository; exit 1 if one is older than its schedule allows,
+    tampered with, over its quota or on a full disk."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     server = server_status(backup_server())
     rows = classify(
@@ -140,7 +154,14 @@ def status(grace_hours: float, fmt: str) -> None:
             )
     late = [row.repository for row in rows if row.problem]
     if late:
-        click.echo(f"late or tampered: {', '.join(late)}", err=True)
+        click.echo(f"late, tampered, over quota or disk full: {', '.join(late)}", err=True)
+        if any(row.over_quota or row.disk_full for row in rows):
+            click.echo(
+                "Over quota or disk full: the next backups fail, the archives already "
+                "there are kept. Free space on the backup server or raise the municipality's "
+                "backup.quota_gb; roles/backup_server/README.md (Space).",
+                err=True,
+            )
         sys.exit(1)
 
 

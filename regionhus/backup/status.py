@@ -1,4 +1,5 @@
-"""Which repositories are fresh, stale or never written, from the guard's status."""
+"""Which repositories are fresh, stale or never written, over their quota or on a full
+disk, from the guard's status."""
 
 from __future__ import annotations
 
@@ -21,11 +22,22 @@ class RepoStatus:
     freshness: Freshness
     has_clients: bool
     alert: bool
+    used_bytes: int | None = None
+    quota_bytes: int | None = None
+    disk_free_bytes: int | None = None
+    over_quota: bool = False
+    disk_full: bool = False
 
     @property
     def problem(self) -> bool:
-        """Stale or never written while a host should write here, or a tamper alert."""
-        return self.alert or (self.has_clients and not self.freshness.ok)
+        """Stale or never written while a host should write here, a tamper alert, or a
+        repository whose next backup fails for space (over its quota, its disk full)."""
+        return (
+            self.alert
+            or self.over_quota
+            or self.disk_full
+            or (self.has_clients and not self.freshness.ok)
+        )
 
 
 def expected_schedules(config: RegionConfig) -> dict[str, int]:
@@ -63,6 +75,11 @@ def classify(
                 freshness=freshness(newest, every_hours, now, grace),
                 has_clients=name in writers,
                 alert=bool(entry.get("alert")),
+                used_bytes=entry.get("used_bytes"),
+                quota_bytes=entry.get("quota_bytes"),
+                disk_free_bytes=entry.get("disk_free_bytes"),
+                over_quota=bool(entry.get("over_quota")),
+                disk_full=bool(entry.get("disk_full")),
             )
         )
     return out
