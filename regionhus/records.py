@@ -109,6 +109,9 @@ class ApplyRecord(Record):
     hosts: list[str]
     kommuner: list[str]
     changed: dict[str, list[str]] = {}
+    # host -> what became of it: "applied", "nothing to apply", "FAILED ...", "services
+    # layer NOT run ...", "UNKNOWN ..." (records before this field have none).
+    outcome: dict[str, str] = {}
 
 
 class KeyRecord(Record):
@@ -305,8 +308,10 @@ def write_apply_record(
     kommuner: Iterable[str],
     changed: Mapping[str, Iterable[str]],
     root: Path | None = None,
+    outcome: Mapping[str, str] | None = None,
 ) -> Path:
-    """Record one apply run; `changed` maps host -> human-readable change descriptions."""
+    """Record one apply run; `changed` maps host -> human-readable change descriptions,
+    `outcome` host -> what became of it."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", id):
         raise ValueError(f"apply id {id!r} must be a plain file name (letters, digits, ._-)")
     record = ApplyRecord(
@@ -318,6 +323,7 @@ def write_apply_record(
         hosts=sorted(hosts),
         kommuner=sorted(kommuner),
         changed={host: list(changes) for host, changes in changed.items()},
+        outcome=dict(outcome or {}),
     )
     return _write(applies_dir(root) / f"{id}.json", record)
 

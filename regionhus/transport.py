@@ -155,6 +155,17 @@ class Transport:
                 + "\n  ".join(problems)
             )
 
+    def unreachable(self, hosts: Sequence[str]) -> dict[str, str]:
+        """The hosts (of `hosts`) that cannot be logged in to now, with why; after a
+        failed run this tells a host that went away from a task that failed."""
+        if not hosts:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(8, len(hosts))) as pool:
+            results = dict(
+                zip(hosts, pool.map(lambda h: self._probe(h, "true"), hosts), strict=True)
+            )
+        return {host: problem for host, problem in results.items() if problem}
+
     def _probe(self, host: str, command: str) -> str | None:
         try:
             proc = subprocess.run(

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from regionhus.errors import RegionhusError
 from regionhus.inventory import REGION, Inventory
-from regionhus.plan.model import Change, Status
+from regionhus.plan.model import Change, Layer, Plan, Status
+from regionhus.plan.run import LayerRun
 from regionhus.records import write_apply_record
 
 
@@ -30,6 +31,60 @@ def changed_by_host(changes: list[Change]) -> dict[str, list[str]]:
         if change.status in (Status.CHANGE, Status.CONDITIONAL, Status.FAILED):
             prefix = "FAILED: " if change.status == Status.FAILED else ""
             result.setdefault(change.host, []).append(prefix + change.describe())
+    return result
+
+
+def failed_hosts(runs: Sequence[LayerRun], applied: Plan) -> list[str]:
+    """Hosts with a failed change, and every host of a layer whose engine failed
+    without saying on which host (killed, hung, crashed)."""
+    found = {c.host for c in applied.changes(Status.FAILED)}
+    for layer_run in runs:
+        if layer_run.run is not None and not layer_run.run.ok:
+            named = {c.host for c in layer_run.changes if c.status == Status.FAILED}
+            if not named:
+                found |= set(layer_run.hosts)
+    return sorted(found)
+
+
+def outcomes(
+    runs: Sequence[LayerRun], applied: Plan, unreachable: Mapping[str, str]
+) -> dict[str, str]:
+    """What became of each host in scope, for the record and the summary: an apply that
+    failed somewhere must not leave another host looking done when a layer never ran."""
+    base = next((r for r in runs if r.layer == Layer.BASE), None)
+    services_ran = any(r.layer == Layer.SERVICES and r.run is not None for r in runs)
+    base_failed = base is not None and base.run is not None and not base.run.ok
+    base_failed_on = sorted(
+        {c.host for c in applied.changes(Status.FAILED) if c.layer == Layer.BASE}
+    )
+    result: dict[str, str] = {}
+    for name, host in applied.hosts.items():
+        failed = host.by_status(Status.FAILED)
+        gone = unreachable.get(name)
+        broken = [r for r in runs if r.run is not None and not r.run.ok and name in r.hosts]
+        if (
+            failed
+            or gone
+            or (broken and not any(c.status == Status.FAILED for r in broken for c in r.changes))
+        ):
+            text = "FAILED"
+            if failed:
+                text += f" in the {failed[0].layer.value} layer at {failed[0].describe()}"
+            elif broken:
+                text += f": the {broken[0].layer.value} layer's engine failed (see the errors)"
+            if gone:
+                text += f"; unreachable now ({gone})"
+            if base_failed and not services_ran:
+                text += "; services layer NOT run"
+            result[name] = text
+        elif base_failed and not services_ran:
+            where = ", ".join(base_failed_on) or "a host"
+            done = "base layer applied" if base and name in base.hosts else "base layer not due"
+            result[name] = f"{done}; services layer NOT run (the base layer failed on {where})"
+        elif any(r.run is not None and name in r.hosts for r in runs):
+            result[name] = "applied"
+        else:
+            result[name] = "nothing to apply"
     return result
 
 
@@ -53,9 +108,10 @@ def write_record(
     kommuner: list[str],
     changed: Mapping[str, list[str]],
     who: str | None = None,
+    outcome: Mapping[str, str] | None = None,
 ) -> Path:
     """`who`: the identity that connected (an operator's own account); without it (the
-    lab's shared root key) the local operator."""
+    lab's shared root key) the local operator. `outcome`: host -> what became of it."""
     return write_apply_record(
         id=record_id,
         who=who or operator(),
@@ -65,6 +121,7 @@ def write_record(
         hosts=hosts,
         kommuner=kommuner,
         changed=changed,
+        outcome=outcome,
     )
 
 

@@ -296,12 +296,15 @@ def _confirm(yes: bool) -> None:
         raise RegionhusError("not confirmed; nothing was applied")
 
 
-def _summary(applied: Plan) -> str:
+def _summary(applied: Plan, outcome: dict[str, str]) -> str:
     lines = ["", "Applied:"]
     for host in applied.hosts.values():
         done = [c for c in host.changes if c.status != Status.FAILED]
         failed = host.by_status(Status.FAILED)
         state = f"{len(done)} change(s)" + (f", {len(failed)} FAILED" if failed else "")
+        said = outcome.get(host.name, "applied")
+        if said not in ("applied", "nothing to apply"):
+            state += f": {said}"
         lines.append(f"  {host.name}: {state}")
         lines += [
             f"    {'!' if c.status == Status.FAILED else '~'} {c.describe()}" for c in host.changes
@@ -423,6 +426,9 @@ def _apply(
             click.echo("Nothing to apply: every host in scope is converged.")
         applied = collect(runs, scope, inventory, commit=commit, limited=limited)
         _record_applied(scope, inventory, via, fast, planned, applied, commit, bool(runs))
+        # A host that failed may have gone away (link, power): say so, not only "error".
+        gone = via.unreachable(apply_record.failed_hosts(runs, applied))
+        outcome = apply_record.outcomes(runs, applied, gone)
     changed = apply_record.changed_by_host(applied.changes())
     record_id = apply_record.apply_id(started, commit)
     path = apply_record.write_record(
@@ -433,8 +439,9 @@ def _apply(
         kommuner=apply_record.kommuner_touched(applied.changes(), sorted(scope.hosts), inventory),
         changed=changed,
         who=who,
+        outcome=outcome,
     )
-    click.echo(_summary(applied))
+    click.echo(_summary(applied, outcome))
     journal = apply_record.netbox_journal(
         inventory,
         record_id,
@@ -448,4 +455,15 @@ def _apply(
     if applied.exit_code == ExitCode.ERROR:
         failed = [f"{c.host}: {c.describe()}: {c.detail}" for c in applied.changes(Status.FAILED)]
         problems = "\n".join([*applied.errors, *failed])[-4000:]
-        raise RegionhusError(f"the apply failed (the record has what did change):\n{problems}")
+        per_host = "\n".join(
+            f"  {host}: {text}" for host, text in outcome.items() if text != "applied"
+        )
+        lost = "".join(
+            f"\n{host} is unreachable: {why}; when it answers again, rerun the same apply "
+            "(only hosts without a converged record go through the engines)"
+            for host, why in gone.items()
+        )
+        raise RegionhusError(
+            f"the apply failed (the record has what did change):{lost}\nper host:\n{per_host}"
+            f"\n{problems}"
+        )
