@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import os
 import secrets as random
+from binascii import Error as HexError
+from binascii import unhexlify
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from ansible.parsing.vault import VaultLib, VaultSecret
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.hmac import HMAC
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from regionhus.backup.repositories import repositories
 from regionhus.config import RegionConfig
@@ -27,6 +33,9 @@ from regionhus.errors import RegionhusError
 from regionhus.paths import state_dir
 from regionhus.privatefile import write_private
 from regionhus.yamlfile import YamlSyntaxError, load_yaml_bytes
+
+if TYPE_CHECKING:
+    from ansible.parsing.vault import VaultLib
 
 Purpose = Literal["region", "lab"]
 REGION: Purpose = "region"
@@ -122,7 +131,7 @@ def vault_identity_list(with_lab: bool) -> str:
 # --- reading and writing ------------------------------------------------------------
 
 
-def _vault(purpose: Purpose) -> VaultLib:
+def _password(purpose: Purpose) -> bytes:
     _, password = _files(purpose)
     if not password.is_file():
         env = (
@@ -134,7 +143,48 @@ def _vault(purpose: Purpose) -> VaultLib:
             f"vault password file {password} is missing; set {env} to the {purpose} "
             "vault's password file (the lab creates its own on `lab up`)"
         )
-    return VaultLib([(purpose, VaultSecret(password.read_bytes().strip()))])
+    return password.read_bytes().strip()
+
+
+def _vault(purpose: Purpose) -> VaultLib:
+    # Ansible's import costs more CPU than everything else a no-change plan does here:
+    # only writing a vault (and reading another format than AES256) needs it.
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    return VaultLib([(purpose, VaultSecret(_password(purpose)))])
+
+
+class DecryptError(RegionhusError):
+    """The vault text is damaged, or the password is not the one it was written with."""
+
+
+def decrypt_aes256(text: bytes, password: bytes) -> bytes | None:
+    """Ansible's vault format 1.1/1.2 with AES256, read with the same library Ansible
+    uses (PBKDF2-SHA256 with 10,000 rounds, HMAC-SHA256 checked first, AES-CTR, PKCS7);
+    None for any other format (Ansible then reads it). A wrong password raises."""
+    lines = text.strip().splitlines()
+    header = lines[0].strip().split(b";") if lines else []
+    if len(header) < 3 or header[0] != b"$ANSIBLE_VAULT" or header[2].strip() != b"AES256":
+        return None
+    try:
+        salt, mac, ciphertext = unhexlify(b"".join(lines[1:])).split(b"\n", 2)
+        salt, ciphertext = unhexlify(salt), unhexlify(ciphertext)
+        expected = unhexlify(mac)
+    except (HexError, ValueError) as exc:
+        raise DecryptError(f"the vault's text is damaged ({exc})") from None
+    kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=80, salt=salt, iterations=10000)
+    derived = kdf.derive(password)
+    key, sign, iv = derived[:32], derived[32:64], derived[64:80]
+    check = HMAC(sign, hashes.SHA256())
+    check.update(ciphertext)
+    try:
+        check.verify(expected)
+    except InvalidSignature:
+        raise DecryptError("HMAC verification failed (the wrong password?)") from None
+    decryptor = Cipher(algorithms.AES(key), modes.CTR(iv)).decryptor()
+    unpadder = padding.PKCS7(128).unpadder()
+    plain = decryptor.update(ciphertext) + decryptor.finalize()
+    return unpadder.update(plain) + unpadder.finalize()
 
 
 def read_one(purpose: Purpose) -> dict[str, Any]:
@@ -143,7 +193,12 @@ def read_one(purpose: Purpose) -> dict[str, Any]:
         env = "REGIONHUS_VAULT_FILE" if purpose == REGION else "REGIONHUS_LAB_VAULT_FILE"
         raise RegionhusError(f"the {purpose} vault {path} is missing; set {env}")
     try:
-        plain = _vault(purpose).decrypt(path.read_bytes())
+        text = path.read_bytes()
+        plain = decrypt_aes256(text, _password(purpose))
+        if plain is None:
+            plain = _vault(purpose).decrypt(text)
+    except DecryptError as exc:
+        raise RegionhusError(f"cannot decrypt {path} with {password}: {exc}") from None
     except RegionhusError:
         raise
     except Exception as exc:  # ansible raises its own error types here
