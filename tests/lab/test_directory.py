@@ -495,19 +495,22 @@ def test_failover_authentication_against_dc2(
 
 
 def _tenant_module(args: dict[str, Any], check: bool = False) -> dict[str, Any]:
-    """Call the role's module on dc1 directly (ad-hoc), as the role does for one tenant."""
+    """Call the role's module on dc1 directly (ad-hoc) with this one tenant; its result
+    (changes, members, ou_exists, removed) and whether the call changed anything."""
     from regionhus.engines import BIN, engine_env
     from regionhus.paths import repo_root
 
+    common = ("upn_suffix", "initial_password")
+    tenant = {"key": "probe", **{k: v for k, v in args.items() if k not in common}}
     command = [
         str(BIN / "ansible"),
         "dc1",
         "-M",
         "roles/directory_tenants/library",
         "-m",
-        "samba_directory_tenant",
+        "samba_directory_tenants",
         "-a",
-        json.dumps(args),
+        json.dumps({**{k: args[k] for k in common}, "tenants": [tenant]}),
         "-o",
     ]
     command += ["--check"] if check else []
@@ -515,7 +518,8 @@ def _tenant_module(args: dict[str, Any], check: bool = False) -> dict[str, Any]:
         command, cwd=repo_root(), env=engine_env("embedded"), capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    return json.loads(proc.stdout.split("=>", 1)[1])
+    result = json.loads(proc.stdout.split("=>", 1)[1])
+    return {"changed": result["changed"], **result["tenants"]["probe"]}
 
 
 ACES_OF = r"""

@@ -33,7 +33,7 @@ def role_filter() -> ModuleType:
 
 @pytest.fixture(scope="module")
 def tenant_module() -> ModuleType:
-    return load(ROLE / "library" / "samba_directory_tenant.py")
+    return load(ROLE / "library" / "samba_directory_tenants.py")
 
 
 def kommune(name: str) -> Kommune:
@@ -66,5 +66,22 @@ def test_decomposed_and_composed_names_give_one_dn(role_filter: ModuleType) -> N
 
 
 def test_the_role_escapes_the_name_where_it_builds_the_ou() -> None:
-    task = (ROLE / "tasks" / "kommuner.yml").read_text()
-    assert "OU={{ item.value.name | dn_value }}" in task
+    specs = load(ROLE / "filter_plugins" / "tenants.py").directory_tenant_specs(
+        {
+            "tinn": {
+                "name": "Tinn,OU=Region",
+                "operators": [],
+                "service_states": {"directory": "active"},
+            }
+        },
+        parent_ou="OU=Kommuner",
+        admin_group_suffix="-admins",
+        vdi_group_suffix="-vdi-users",
+        regional_ou="OU=Region",
+        regional_group="region-admins",
+        regional_record="region",
+        regional_operators=[],
+        users_ou="Users",
+        groups_ou="Groups",
+    )
+    assert specs[1]["ou"] == "OU=Tinn\\,OU\\=Region,OU=Kommuner"
