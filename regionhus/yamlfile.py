@@ -13,6 +13,10 @@ finding on its field, not a crash in the YAML library.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -210,3 +214,67 @@ def _load(path: Path, text: str, parser: type, loader: type) -> YamlDocument:
     if node is not None:
         _collect_lines(node, (), lines)
     return YamlDocument(path=path, data=data, lines=lines)
+
+
+# --- remembered by content --------------------------------------------------------------
+# A national region has 357 files, and a one-municipality change leaves 356 of them as
+# they were: their parse (screening, two passes of libyaml, the line map) is looked up by
+# the file's SHA-256 instead of repeated. Only the parse is remembered: the schema and
+# every rule within and across files run on every load, so a broken file is caught as
+# before. An entry exists only for bytes that parsed, and its key also holds this
+# module's own source and PyYAML's version: a changed loader never reads an old entry.
+CACHE_FORMAT = "1"
+
+
+@functools.cache
+def _loader_version() -> str:
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(f"\0{yaml.__version__}\0{FAST}\0{CACHE_FORMAT}".encode())
+    return digest.hexdigest()
+
+
+def _entry(cache: Path, raw: bytes) -> Path:
+    key = hashlib.sha256(_loader_version().encode() + b"\0" + raw).hexdigest()
+    return cache / key[:2] / f"{key}.json"
+
+
+def _stored(path: Path, entry: Path) -> YamlDocument | None:
+    try:
+        stored = json.loads(entry.read_text(encoding="utf-8"))
+        lines = {tuple(loc): int(line) for loc, line in stored["lines"]}
+        return YamlDocument(path=path, data=stored["data"], lines=lines)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing, or written half by a run that died: parse again
+
+
+def _store(entry: Path, doc: YamlDocument) -> None:
+    try:
+        text = json.dumps(
+            {"data": doc.data, "lines": [[list(loc), line] for loc, line in doc.lines.items()]},
+            ensure_ascii=False,
+            allow_nan=False,
+        )
+    except (TypeError, ValueError):
+        return  # a value JSON cannot hold: this file is parsed every time
+    if json.loads(text)["data"] != doc.data:
+        return  # JSON would change it (a key that is a number, say): parsed every time
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = entry.with_name(f"{entry.name}.{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, entry)
+    except OSError:
+        pass  # a read-only state dir costs speed, never correctness
+
+
+def load_yaml_cached(path: Path, cache: Path | None) -> YamlDocument:
+    """`load_yaml`, with the parse of bytes seen before taken from `cache` (None: off)."""
+    raw = path.read_bytes()
+    if cache is None:
+        return load_yaml_bytes(path, raw)
+    entry = _entry(cache, raw)
+    doc = _stored(path, entry)
+    if doc is None:
+        doc = load_yaml_bytes(path, raw)
+        _store(entry, doc)
+    return doc

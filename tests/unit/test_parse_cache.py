@@ -1,0 +1,96 @@
+"""Parses remembered by content (regionhus.yamlfile.load_yaml_cached): the same findings
+and the same region as without, for every broken case; a changed file is parsed again."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from regionhus import yamlfile
+from regionhus.config import load_region
+from regionhus.validate import validate_tree
+
+BROKEN = Path(__file__).resolve().parent.parent / "broken"
+FILE_CASES = sorted(
+    p.name
+    for p in BROKEN.iterdir()
+    if p.is_dir()
+    and yaml.safe_load((p / "expected.yml").read_text()).get("kind", "files") == "files"
+)
+
+
+def findings(root: Path) -> list[tuple]:
+    _, found = validate_tree(root)
+    return [(f.file, f.line, f.field, f.message, f.hint) for f in found]
+
+
+def install(case: str, root: Path) -> None:
+    case_dir = BROKEN / case
+    expected = yaml.safe_load((case_dir / "expected.yml").read_text())
+    for broken in case_dir.rglob("*"):
+        if broken.is_file() and broken.name != "expected.yml":
+            target = root / broken.relative_to(case_dir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(broken, target)
+    pad = expected.get("pad")
+    if pad:
+        with (root / pad["file"]).open("a", encoding="utf-8") as handle:
+            handle.write(("# " + "x" * 98 + "\n") * (int(pad["bytes"]) // 100 + 1))
+
+
+@pytest.mark.parametrize("case", FILE_CASES)
+def test_a_warm_cache_reports_exactly_what_no_cache_reports(
+    case: str, region_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install(case, region_copy)
+    monkeypatch.setenv("REGIONHUS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("REGIONHUS_PARSE_CACHE", "0")
+    uncached = findings(region_copy)
+    monkeypatch.delenv("REGIONHUS_PARSE_CACHE")
+    cold, warm = findings(region_copy), findings(region_copy)
+    assert uncached, case  # a broken case: something is found
+    assert cold == uncached and warm == uncached
+
+
+def test_the_region_loads_the_same_from_the_cache(
+    region_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REGIONHUS_STATE_DIR", str(tmp_path / "state"))
+    cold = load_region(region_copy)
+    entries = list((tmp_path / "state" / "cache" / "parsed").rglob("*.json"))
+    assert len(entries) == 1 + len(cold.kommuner)  # region.yml and each municipality
+    warm = load_region(region_copy)
+    assert warm.region == cold.region and warm.kommuner == cold.kommuner
+
+
+def test_a_changed_file_is_parsed_again_and_a_damaged_entry_ignored(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    path = tmp_path / "k.yml"
+    path.write_text("name: Tinn\nlist:\n  - a\n")
+    first = yamlfile.load_yaml_cached(path, cache)
+    assert yamlfile.load_yaml_cached(path, cache) == first
+    # Same name, new bytes: never the old entry (an alias is refused as without a cache).
+    path.write_text("name: &n Tinn\nother: *n\n")
+    with pytest.raises(yamlfile.YamlSyntaxError, match="anchors and aliases"):
+        yamlfile.load_yaml_cached(path, cache)
+    path.write_text("name: Tinn\nlist:\n  - a\n")
+    (entry,) = cache.rglob("*.json")
+    entry.write_text('{"data": ')  # a run that died while writing
+    assert yamlfile.load_yaml_cached(path, cache) == first
+
+
+def test_what_json_cannot_hold_exactly_is_not_cached(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    path = tmp_path / "k.yml"
+    path.write_text("1: one\nname: Tinn\n")  # a number as a key would come back as "1"
+    doc = yamlfile.load_yaml_cached(path, cache)
+    assert doc.data == {1: "one", "name": "Tinn"}
+    assert not list(cache.rglob("*.json"))
+    path.write_text("name: Tinn\n")
+    yamlfile.load_yaml_cached(path, cache)
+    (entry,) = cache.rglob("*.json")
+    assert json.loads(entry.read_text())["data"] == {"name": "Tinn"}
