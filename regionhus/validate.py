@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from regionhus.model import Kommune, LifecycleStatus, Region, ServiceName
-from regionhus.paths import state_dir
+from regionhus.paths import cache_dir
 from regionhus.yamlfile import Loc, YamlDocument, YamlSyntaxError, load_yaml_cached
 
 REGION_FILE = "region.yml"
@@ -220,14 +220,16 @@ def _rel(root: Path, path: Path) -> str:
 
 
 def _parse_cache() -> Path | None:
-    """Where parses are remembered by content (yamlfile.load_yaml_cached); None: off
-    (REGIONHUS_PARSE_CACHE=0, or no state dir)."""
+    """Where parses are remembered by content (yamlfile.load_yaml_cached): the machine's
+    cache dir (REGIONHUS_CACHE_DIR; /var/cache/regionhus for root, else
+    ~/.cache/regionhus), never the state dir, which may lie inside a checkout and so
+    in the converged records' fingerprint. None: off (REGIONHUS_PARSE_CACHE=0)."""
     if os.environ.get("REGIONHUS_PARSE_CACHE") == "0":
         return None
-    try:
-        return state_dir() / "cache" / "parsed"
-    except (OSError, RuntimeError):
-        return None
+    if os.environ.get("REGIONHUS_CACHE_DIR") or os.geteuid() == 0:
+        return cache_dir() / "parsed"
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return Path(xdg) / "regionhus" / "parsed"
 
 
 def _parse[M: BaseModel](

@@ -47,7 +47,7 @@ def test_a_warm_cache_reports_exactly_what_no_cache_reports(
     case: str, region_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     install(case, region_copy)
-    monkeypatch.setenv("REGIONHUS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("REGIONHUS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("REGIONHUS_PARSE_CACHE", "0")
     uncached = findings(region_copy)
     monkeypatch.delenv("REGIONHUS_PARSE_CACHE")
@@ -59,9 +59,9 @@ def test_a_warm_cache_reports_exactly_what_no_cache_reports(
 def test_the_region_loads_the_same_from_the_cache(
     region_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("REGIONHUS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("REGIONHUS_CACHE_DIR", str(tmp_path / "cache"))
     cold = load_region(region_copy)
-    entries = list((tmp_path / "state" / "cache" / "parsed").rglob("*.json"))
+    entries = list((tmp_path / "cache" / "parsed").rglob("*.json"))
     assert len(entries) == 1 + len(cold.kommuner)  # region.yml and each municipality
     warm = load_region(region_copy)
     assert warm.region == cold.region and warm.kommuner == cold.kommuner
