@@ -57,50 +57,66 @@ from regionhus.transport import Transport
 from regionhus.vdi.pki import pki_dir
 
 # Bump when the probe or the fingerprint changes meaning: every record is then stale.
-VERSION = 1
+VERSION = 2
 BOTH = frozenset({Layer.BASE, Layer.SERVICES})
 ENGINES = ("ansible-core", "pyinfra")
 # Never inputs: version control, virtual environments, build output, caches.
 SKIP_DIRS = {".git", ".venv", "venv", "build", "out", "__pycache__", ".mypy_cache"}
 
+# About two dozen processes per host, whatever it manages: every list is read by one
+# command (a fork is most of a probe's cost on a busy machine, and the lab's hosts
+# share its cores). `systemctl list-unit-files` is not used: it stats every unit file
+# and costs more than the rest together; what it reports (which units exist, their
+# enablement, masks, presets) is the unit directories' tree and contents below, and
+# /etc's (enablement links and masks live in /etc/systemd).
 PROBE = r"""
 export LC_ALL=C
 t=$(printf '\t')
-find /etc -xdev -type f -exec sha256sum -- {} + 2>/dev/null \
-  | sed -E "s/^([0-9a-f]{32})[0-9a-f]{32}  (.*)$/file:\2$t\1/"
+sum32() { sed -E "s/^([0-9a-f]{32})[0-9a-f]{32}  (.*)$/file:\2$t\1/"; }
+find /etc -xdev -type f -exec sha256sum -- {} + 2>/dev/null | sum32
 printf 'tree:/etc\t%s\n' "$(find /etc -xdev -printf '%y %m %u %g %p %l\n' | sort \
   | sha256sum | cut -c1-32)"
 printf 'packages\t%s\n' "$(dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\n' \
   2>/dev/null | sort | sha256sum | cut -c1-32)"
-printf 'unit-files\t%s\n' "$(systemctl list-unit-files --no-legend --plain 2>/dev/null \
-  | sort | sha256sum | cut -c1-32)"
+units="/usr/lib/systemd/system /usr/lib/systemd/system-preset /usr/local/lib/systemd/system
+  /run/systemd/system /run/systemd/generator /run/systemd/generator.early
+  /run/systemd/generator.late"
+printf 'unit-files\t%s\n' "$( (find $units -printf '%y %m %p %l\n' 2>/dev/null | sort
+  find $units -type f -exec sha256sum -- {} + 2>/dev/null | sort) | sha256sum | cut -c1-32)"
 systemctl list-units --all --no-legend --plain --type=service,socket,timer 2>/dev/null \
   | awk '{printf "unit:%s\t%s %s\n", $1, $2, $3}'
 printf 'nftables\t%s\n' "$(nft -s list ruleset 2>/dev/null | sha256sum | cut -c1-32)"
-cut -d: -f6 /etc/passwd | sort -u | while read -r home; do
-  for f in "$home"/.ssh/authorized_keys*; do
-    [ -f "$f" ] && printf 'keys:%s\t%s %s\n' "$f" "$(stat -c '%a %U %G' "$f")" \
-      "$(sha256sum < "$f" | cut -c1-32)"
-  done
-done
 if [ -f /var/lib/samba/private/sam.ldb ] && command -v ldbsearch >/dev/null; then
   printf 'directory\t%s\n' "$(ldbsearch -H /var/lib/samba/private/sam.ldb \
     '(|(objectClass=organizationalUnit)(objectClass=group)(objectClass=user))' \
     dn member userAccountControl description accountExpires nTSecurityDescriptor \
     2>/dev/null | sha256sum | cut -c1-32)"
 fi
-path() {
-  if [ -L "$1" ]; then printf 'path:%s\tlink %s %s\n' "$1" "$(stat -c '%a %U %G' "$1")" \
-    "$(readlink "$1")"
-  elif [ -f "$1" ]; then printf 'path:%s\tfile %s %s\n' "$1" "$(stat -c '%a %U %G' "$1")" \
-    "$(sha256sum < "$1" | cut -c1-32)"
-  elif [ -d "$1" ]; then printf 'path:%s\tdir %s\n' "$1" "$(stat -c '%a %U %G' "$1")"
-  else printf 'path:%s\tabsent\n' "$1"
-  fi
+# kind, then absolute paths: what each is (type, mode, owner, group, a link's target),
+# or that it is absent; a regular file's checksum as file:<path>
+describe() {
+  kind=$1; shift
+  [ $# -gt 0 ] || return 0
+  for p; do [ -e "$p" ] || [ -L "$p" ] || printf '%s:%s\tabsent\n' "$kind" "$p"; done
+  find "$@" -maxdepth 0 -printf "$kind:%p$t%y %m %u %g %l\n" 2>/dev/null
+  find "$@" -maxdepth 0 -type f -exec sha256sum -- {} + 2>/dev/null | sum32
 }
-service() {
-  printf 'service:%s\t%s %s\n' "$1" "$(systemctl is-active -- "$1" 2>/dev/null)" \
-    "$(systemctl is-enabled -- "$1" 2>/dev/null)"
+# every account's authorized_keys (the globs are the shell's own: no process per home)
+set --
+for home in $(cut -d: -f6 /etc/passwd | sort -u); do
+  for f in "$home"/.ssh/authorized_keys*; do [ -f "$f" ] && set -- "$@" "$f"; done
+done
+describe keys "$@"
+# the services the Ansible tasks named, in one call: load, active, sub state, enablement
+services() {
+  [ $# -gt 0 ] || return 0
+  systemctl show --property=Id,LoadState,ActiveState,SubState,UnitFileState -- "$@" \
+    2>/dev/null | awk -F= -v t="$t" '
+      $1 == "Id" { id = $2 } $1 != "Id" && NF { v[$1] = $2 }
+      !NF && id { print "service:" id t v["LoadState"], v["ActiveState"], v["SubState"], \
+        v["UnitFileState"]; id = ""; split("", v) }
+      END { if (id) print "service:" id t v["LoadState"], v["ActiveState"], v["SubState"], \
+        v["UnitFileState"] }'
 }
 """
 
@@ -234,10 +250,12 @@ def fingerprints(
 
 
 def probe_script(paths: Iterable[str] = (), services: Iterable[str] = ()) -> str:
-    lines = [PROBE]
-    lines += [f"path {shlex.quote(p)}" for p in sorted(set(paths))]
-    lines += [f"service {shlex.quote(s)}" for s in sorted(set(services))]
-    return "\n".join(lines) + "\n"
+    # find reads a leading "-" or "(" as an expression: a relative path (the remote
+    # shell's directory, as Ansible would take it) goes as ./path.
+    named = sorted({p if p.startswith(("/", "./")) else f"./{p}" for p in paths if p})
+    units = sorted({s for s in services if s})
+    calls = [shlex.join(["describe", "path", *named]), shlex.join(["services", *units])]
+    return "\n".join([PROBE, *calls]) + "\n"
 
 
 def parse_probe(output: str) -> dict[str, str]:

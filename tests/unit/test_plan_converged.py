@@ -80,11 +80,15 @@ def test_the_probe_sees_a_managed_file_edited_by_hand(tmp_path: Path) -> None:
     gone = str(tmp_path / "absent.conf")
     before = run_probe([str(managed_file), gone])
     assert before[f"path:{gone}"] == "absent"
-    assert before[f"path:{managed_file}"].startswith("file ")
+    assert before[f"path:{managed_file}"].startswith("f ")  # type, mode, owner, group
+    assert f"file:{managed_file}" in before  # and its checksum
     assert "packages" in before and "tree:/etc" in before
     assert any(key.startswith("file:/etc/") for key in before)
     assert run_probe([str(managed_file), gone]) == before  # stable when nothing changed
     managed_file.write_text("setting = 2\n")
+    assert differences(before, run_probe([str(managed_file), gone])) == [f"{managed_file} changed"]
+    managed_file.write_text("setting = 1\n")
+    managed_file.chmod(0o600)  # the same content, another mode
     assert differences(before, run_probe([str(managed_file), gone])) == [f"{managed_file} changed"]
 
 
