@@ -18,9 +18,10 @@ check mode of the same services playbook, Ansible configured two ways, in one ru
 
 Ansible gets only the services; regionhus also plans the base layer, so the
 comparison favours Ansible. Run on a converged lab: the first `plan --full` writes the
-converged records (hosts it finds nothing to do on). With --lock, each measurement
-holds the shared lab lock (taken before the clock starts), so the lab is free between
-measurements for others.
+converged records (hosts it finds nothing to do on). With --lock, each group of
+measurements (the first --full, each round, the last --full) holds the shared lab lock,
+taken before the clock starts: the lab is free for others between groups, and nobody
+changes it within a round.
 
 --frozen runs every command in a clone of the checkout's HEAD (its code too, through
 PYTHONPATH): the fingerprints cover the checkout's files, so a checkout that others
@@ -149,18 +150,17 @@ def children_cpu() -> float:
 
 
 def timed(
-    title: str, kind: str, command: list[str], env: dict[str, str], cwd: Path, lock: Path | None
+    title: str, kind: str, command: list[str], env: dict[str, str], cwd: Path
 ) -> tuple[Run, str]:
-    with held(lock):
-        load = os.getloadavg()[0]
-        started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-        ssh0, lab0, busy0 = cpu_snapshot()
-        own0 = children_cpu()
-        started = time.monotonic()
-        proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-        seconds = time.monotonic() - started
-        own1 = children_cpu()
-        ssh1, lab1, busy1 = cpu_snapshot()
+    load = os.getloadavg()[0]
+    started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    ssh0, lab0, busy0 = cpu_snapshot()
+    own0 = children_cpu()
+    started = time.monotonic()
+    proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    own1 = children_cpu()
+    ssh1, lab1, busy1 = cpu_snapshot()
     run = Run(
         title,
         kind,
@@ -175,12 +175,11 @@ def timed(
     return run, proc.stdout[-1500:] + proc.stderr[-2500:]
 
 
-def idle_lab_rate(lock: Path | None) -> float:
+def idle_lab_rate() -> float:
     """The lab's CPU seconds per second with nothing run on it (its own daemons)."""
-    with held(lock):
-        _, lab0, _ = cpu_snapshot()
-        time.sleep(IDLE_SECONDS)
-        _, lab1, _ = cpu_snapshot()
+    _, lab0, _ = cpu_snapshot()
+    time.sleep(IDLE_SECONDS)
+    _, lab1, _ = cpu_snapshot()
     return round((lab1 - lab0) / IDLE_SECONDS, 3)
 
 
@@ -264,37 +263,46 @@ def main() -> None:
         "--frozen", action="store_true", help="run in a clone of HEAD (others edit the checkout)"
     )
     args = parser.parse_args()
-    runs = [("regionhus plan --full (writes the converged records)", "full")]
+    # One lock hold per group (a round is about ten minutes): the lab is free for others
+    # between groups, and nobody changes it between a round's three measurements.
+    groups = [[("regionhus plan --full (writes the converged records)", "full")]]
     for n in range(1, args.rounds + 1):
-        runs += [(f"round {n}: {TITLES[kind]}", kind) for kind in ("defaults", "tuned", "plan")]
-    runs += [("regionhus plan --full (engines on every host)", "full")]
+        groups.append(
+            [(f"round {n}: {TITLES[kind]}", kind) for kind in ("defaults", "tuned", "plan")]
+        )
+    groups.append([("regionhus plan --full (engines on every host)", "full")])
     with checkout(args.frozen) as (root, commit), tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "defaults.cfg"
         cfg.write_text(DEFAULTS_CFG.format(root=root))
         todo = commands(root, args.host, cfg, args.frozen)
-        meta = {
+        meta: dict[str, object] = {
             "commit": commit,
             "frozen": args.frozen,
             "hosts": args.host or "the whole lab region",
             "machine": machine(),
-            "lab_idle_cpu_per_second": idle_lab_rate(args.lock),
         }
-        print(f"==> lab idle: {meta['lab_idle_cpu_per_second']} CPU s/s", flush=True)
         results: list[Run] = []
-        for title, kind in runs:
-            command, env = todo[kind]
-            print(f"==> {title}", flush=True)
-            run, tail = timed(title, kind, command, env, root, args.lock)
-            print(
-                f"    {run.seconds:.1f} s, exit {run.code}, CPU {run.cpu_command:.1f} s "
-                f"(lab {run.cpu_lab:.1f} s, machine {run.cpu_machine:.1f} s), "
-                f"load {run.load}",
-                flush=True,
-            )
-            if run.code not in (0, 2):
-                print(tail, flush=True)
-            results.append(run)
-            write(args, meta, results)  # after each: an interrupted run keeps what it measured
+        for group in groups:
+            with held(args.lock):
+                if "lab_idle_cpu_per_second" not in meta:
+                    meta["lab_idle_cpu_per_second"] = idle_lab_rate()
+                    print(f"==> lab idle: {meta['lab_idle_cpu_per_second']} CPU s/s", flush=True)
+                for title, kind in group:
+                    results.append(measure(title, kind, todo[kind], root))
+                    write(args, meta, results)  # an interrupted run keeps what it measured
+
+
+def measure(title: str, kind: str, todo: tuple[list[str], dict[str, str]], root: Path) -> Run:
+    print(f"==> {title}", flush=True)
+    run, tail = timed(title, kind, *todo, root)
+    print(
+        f"    {run.seconds:.1f} s, exit {run.code}, CPU {run.cpu_command:.1f} s "
+        f"(lab {run.cpu_lab:.1f} s, machine {run.cpu_machine:.1f} s), load {run.load}",
+        flush=True,
+    )
+    if run.code not in (0, 2):
+        print(tail, flush=True)
+    return run
 
 
 def summary(results: list[Run]) -> dict[str, object]:
