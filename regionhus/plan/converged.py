@@ -83,7 +83,7 @@ units="/usr/lib/systemd/system /usr/lib/systemd/system-preset /usr/local/lib/sys
   /run/systemd/generator.late"
 printf 'unit-files\t%s\n' "$( (find $units -printf '%y %m %p %l\n' 2>/dev/null | sort
   find $units -type f -exec sha256sum -- {} + 2>/dev/null | sort) | sha256sum | cut -c1-32)"
-systemctl list-units --all --no-legend --plain --type=service,socket,timer 2>/dev/null \
+systemctl list-units --all --no-legend --plain --type=service,socket,timer,path 2>/dev/null \
   | awk '{printf "unit:%s\t%s %s\n", $1, $2, $3}'
 printf 'nftables\t%s\n' "$(nft -s list ruleset 2>/dev/null | sha256sum | cut -c1-32)"
 if [ -f /var/lib/samba/private/sam.ldb ] && command -v ldbsearch >/dev/null; then
