@@ -3,8 +3,9 @@
     pyinfra -y inventory/pyinfra_inventory.py deploys/base.py
 
 Hostname and /etc/hosts, operators' accounts and keys, hardened sshd, unattended
-security upgrades, a persistent journal, and an nftables firewall that opens only
-what the host's roles need. Templates are shared with Ansible under templates/.
+security upgrades, a persistent journal, an nftables firewall that opens only
+what the host's roles need, and the hardening an outside audit (Lynis) asks for
+(bench/hardening.md). Templates are shared with Ansible under templates/.
 """
 
 from pathlib import Path
@@ -14,11 +15,18 @@ from pyinfra.facts.server import Command, Users
 from pyinfra.operations import apt, files, server, systemd
 
 from regionhus.baselayer import (
+    DISABLED_MODULES,
+    HARDENING_PACKAGES,
+    LOGIN_DEFS,
     OPERATOR_GROUP,
+    SHELL_IDLE_TIMEOUT_S,
+    SYSCTL,
     firewall_rules,
+    legal_notice,
     operators_for_host,
     region_inventory,
     root_login_allowed,
+    sysctl_drift_command,
 )
 
 NFT_LOADED = "nft list table inet regionhus >/dev/null 2>&1 && echo yes || echo no"
@@ -157,3 +165,34 @@ server.shell(
     _if=nft.did_change if loaded else None,
 )
 systemd.service(name="Firewall at boot", service="nftables", enabled=True)
+
+# --- hardening (bench/hardening.md: what Lynis asked for, taken or not, and why) ----
+apt.packages(
+    name="Install hardening packages",
+    packages=HARDENING_PACKAGES,
+    no_recommends=True,
+    extra_install_args="-o DPkg::Lock::Timeout=300",
+)
+for key, value in LOGIN_DEFS.items():
+    files.line(
+        name=f"login.defs {key}",
+        path="/etc/login.defs",
+        line=f"^{key}[[:space:]]",
+        replace=f"{key} {value}",
+    )
+notice = legal_notice(inventory.config.region.name)
+template("/etc/issue", base_legal_notice=notice)
+template("/etc/issue.net", base_legal_notice=notice)
+template("/etc/security/limits.d/10-regionhus.conf")
+template("/etc/systemd/coredump.conf.d/10-regionhus.conf")
+template("/etc/profile.d/regionhus.sh", base_shell_idle_timeout=SHELL_IDLE_TIMEOUT_S)
+template("/etc/modprobe.d/regionhus.conf", base_disabled_modules=list(DISABLED_MODULES))
+# The file is for every boot (systemd-sysctl); the live values are set now, each one
+# that differs and that this host may write (a container cannot write the kernel's).
+template("/etc/sysctl.d/90-regionhus.conf", base_sysctl=SYSCTL)
+drift = (host.get_fact(Command, sysctl_drift_command(SYSCTL)) or "").split()
+if drift:
+    server.shell(
+        name="Set kernel and network settings",
+        commands=[f"sysctl -q -w {setting}" for setting in drift],
+    )

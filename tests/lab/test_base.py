@@ -52,7 +52,24 @@ def test_sshd_settings_in_effect(name, lab_hosts) -> None:  # type: ignore[no-un
     assert effective["kbdinteractiveauthentication"] == "no"
     assert effective["permitrootlogin"] == "without-password"
     assert "cbc" not in effective["ciphers"] and "3des" not in effective["ciphers"]
+    # What Lynis asks for and the engines still work with (bench/hardening.md).
+    assert effective["allowtcpforwarding"] == "no"
+    assert effective["loglevel"] == "VERBOSE"
+    assert (effective["clientalivecountmax"], effective["tcpkeepalive"]) == ("2", "no")
     assert host.service("ssh").is_running
+
+
+def test_login_hardening_in_effect(name, lab_hosts) -> None:  # type: ignore[no-untyped-def]
+    host = lab_hosts[name]
+    login_defs = host.file("/etc/login.defs").content_string.splitlines()
+    assert "UMASK 027" in login_defs
+    # No maximum password age: pam_unix would expire the key-only accounts.
+    assert "PASS_MAX_DAYS\t99999" in login_defs
+    assert "property of" in host.file("/etc/issue.net").content_string
+    # A login shell dumps no core (profile.d), and the modules no host uses are off.
+    assert host.check_output("bash -lc 'ulimit -c'") == "0"
+    modprobe = host.file("/etc/modprobe.d/regionhus.conf").content_string
+    assert "install usb-storage /bin/false" in modprobe
 
 
 def test_firewall_loaded_with_only_the_roles_ports(name, lab_hosts, inventory) -> None:  # type: ignore[no-untyped-def]

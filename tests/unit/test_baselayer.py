@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from regionhus.baselayer import firewall_rules, operators_for_host
+import os
+import subprocess
+
+from regionhus.baselayer import (
+    firewall_rules,
+    legal_notice,
+    operators_for_host,
+    sysctl_drift_command,
+)
 from regionhus.inventory import load_inventory
 
 
@@ -49,3 +57,26 @@ def test_ssh_for_operators_comes_only_from_the_admin_address() -> None:
     rules = firewall_rules(inventory, inventory.host("vdi-notodden-1"))
     ssh = [r for r in rules if "22" in r.ports]
     assert [r.source for r in ssh] == ["10.47.0.1/32"]
+
+
+def test_sysctl_drift_lists_only_writable_settings_that_differ(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A stand-in for /proc/sys: one setting right, one wrong, one read-only, one absent
+    # (root may write a 0444 file: in a container the kernel's are a read-only mount).
+    root = tmp_path / "proc" / "sys"
+    for key, value in {"net.a.right": "1", "net.a.wrong": "0", "kernel.ro": "0"}.items():
+        path = root / key.replace(".", "/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(value + "\n")
+    (root / "kernel" / "ro").chmod(0o444)
+    settings = {"net.a.right": "1", "net.a.wrong": "1", "kernel.ro": "2", "fs.absent": "0"}
+    command = sysctl_drift_command(settings).replace("/proc/sys/", f"{root}/")
+    out = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True)
+    expected = ["net.a.wrong=1"] if os.geteuid() != 0 else ["net.a.wrong=1", "kernel.ro=2"]
+    assert out.stdout.split() == expected
+
+
+def test_login_banner_names_the_owner_and_says_access_is_logged() -> None:
+    text = legal_notice("Kongsbergregionen")
+    assert "property of Kongsbergregionen" in text and "logged and monitored" in text
+    # /etc/issue is read by agetty, which expands backslash escapes.
+    assert "\\" not in text
