@@ -233,11 +233,11 @@ def _parse_cache() -> Path | None:
 
 
 def _parse[M: BaseModel](
-    model: type[M], root: Path, path: Path
+    model: type[M], root: Path, path: Path, cache: Path | None = None
 ) -> tuple[M | None, YamlDocument | None, list[Finding]]:
     rel = _rel(root, path)
     try:
-        doc = load_yaml_cached(path, _parse_cache())
+        doc = load_yaml_cached(path, cache)
     except YamlSyntaxError as exc:
         return None, None, [Finding(rel, exc.line, "", exc.message, "fix the YAML syntax")]
     except OSError as exc:
@@ -252,6 +252,7 @@ def _parse[M: BaseModel](
 
 def parse_tree(root: Path) -> ParsedTree:
     findings: list[Finding] = []
+    cache = _parse_cache()
     region_path = root / REGION_FILE
     region, region_doc = None, None
     if not region_path.exists():
@@ -259,7 +260,7 @@ def parse_tree(root: Path) -> ParsedTree:
             Finding(REGION_FILE, None, "", "the region file is missing", f"create {region_path}")
         )
     else:
-        region, region_doc, found = _parse(Region, root, region_path)
+        region, region_doc, found = _parse(Region, root, region_path, cache)
         findings += found
     kommuner: dict[Path, tuple[Kommune, YamlDocument]] = {}
     files = sorted((root / KOMMUNER_DIR).glob("*.yml")) + sorted(
@@ -270,7 +271,7 @@ def parse_tree(root: Path) -> ParsedTree:
             Finding(KOMMUNER_DIR, None, "", "no municipality files", "add kommuner/<slug>.yml")
         )
     for path in files:
-        kommune, doc, found = _parse(Kommune, root, path)
+        kommune, doc, found = _parse(Kommune, root, path, cache)
         findings += found
         if kommune is not None and doc is not None:
             kommuner[path] = (kommune, doc)

@@ -7,10 +7,17 @@ person under two usernames, and the embedded host list. Each returns `Finding`s.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import os
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+import cryptography
+
+from regionhus import sshkeys
 from regionhus.model import Kommune, Operator, Region
 from regionhus.names import (
     MAX_SLUG,
@@ -21,7 +28,7 @@ from regionhus.names import (
     username_reserved,
 )
 from regionhus.sshkeys import BadKey, check_public_key
-from regionhus.validate import REGION_FILE, Finding, ParsedTree, _rel
+from regionhus.validate import REGION_FILE, Finding, ParsedTree, _parse_cache, _rel
 from regionhus.yamlfile import Loc, YamlDocument
 
 # Who declared an operator: (file, document, location of the operators list).
@@ -71,9 +78,57 @@ def _operators(tree: ParsedTree, root: Path) -> Iterator[tuple[Place, int, Opera
             yield (_rel(root, path), doc, ("operators",)), index, op
 
 
+# Keys check_public_key accepted before, by the SHA-256 of the line, next to the parse
+# cache: parsing 700 keys was most of what a national region's rules cost. Only
+# accepted keys are remembered (a refused one is checked, and named, every time), and
+# the file's name holds the checker's source and cryptography's version.
+@functools.cache
+def _checker_version() -> str:
+    digest = hashlib.sha256(Path(sshkeys.__file__).read_bytes())
+    digest.update(cryptography.__version__.encode())
+    return digest.hexdigest()[:32]
+
+
+def _accepted_keys() -> tuple[Path | None, set[str]]:
+    cache = _parse_cache()
+    if cache is None:
+        return None, set()
+    path = cache / f"accepted-keys-{_checker_version()}.json"
+    try:
+        return path, set(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return path, set()
+
+
+def _remember_keys(path: Path | None, accepted: set[str]) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps(sorted(accepted)), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:
+        pass  # no cache: each key is checked every time
+
+
+def _key_problem(key: str, accepted: set[str], new: set[str]) -> str | None:
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    if digest in accepted:
+        return None
+    try:
+        check_public_key(key)
+    except BadKey as exc:
+        return str(exc)
+    new.add(digest)
+    return None
+
+
 def _operator_findings(tree: ParsedTree, root: Path) -> Iterator[Finding]:
     by_email: dict[str, list[tuple[Place, int, Operator]]] = defaultdict(list)
     by_key: dict[str, list[tuple[Place, int, Operator]]] = defaultdict(list)
+    memo, accepted = _accepted_keys()
+    new: set[str] = set()
     for place, index, op in _operators(tree, root):
         rel, doc, base = place
         reserved = username_reserved(op.username)
@@ -95,13 +150,14 @@ def _operator_findings(tree: ParsedTree, root: Path) -> Iterator[Finding]:
                 "write the person's name as it should appear, e.g. Kari Nordmann",
             )
         if op.ssh_public_key is not None:
-            try:
-                check_public_key(op.ssh_public_key)
-            except BadKey as exc:
-                yield _at(rel, doc, (*base, index, "ssh_public_key"), str(exc), "")
+            problem = _key_problem(op.ssh_public_key, accepted, new)
+            if problem:
+                yield _at(rel, doc, (*base, index, "ssh_public_key"), problem, "")
             else:
                 by_key[op.ssh_public_key.split()[1]].append((place, index, op))
         by_email[op.email.casefold()].append((place, index, op))
+    if new:
+        _remember_keys(memo, accepted | new)
     yield from _same_person(by_email, "email", "e-mail address")
     yield from _same_person(by_key, "ssh_public_key", "SSH key")
 

@@ -61,7 +61,7 @@ def test_the_region_loads_the_same_from_the_cache(
 ) -> None:
     monkeypatch.setenv("REGIONHUS_CACHE_DIR", str(tmp_path / "cache"))
     cold = load_region(region_copy)
-    entries = list((tmp_path / "cache" / "parsed").rglob("*.json"))
+    entries = list((tmp_path / "cache" / "parsed").glob("*/*.json"))
     assert len(entries) == 1 + len(cold.kommuner)  # region.yml and each municipality
     warm = load_region(region_copy)
     assert warm.region == cold.region and warm.kommuner == cold.kommuner
@@ -94,3 +94,21 @@ def test_what_json_cannot_hold_exactly_is_not_cached(tmp_path: Path) -> None:
     yamlfile.load_yaml_cached(path, cache)
     (entry,) = cache.rglob("*.json")
     assert json.loads(entry.read_text())["data"] == {"name": "Tinn"}
+
+
+def test_an_accepted_key_is_remembered_and_a_refused_one_named_every_time(
+    region_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REGIONHUS_CACHE_DIR", str(tmp_path / "cache"))
+    assert findings(region_copy) == []
+    (memo,) = (tmp_path / "cache" / "parsed").glob("accepted-keys-*.json")
+    remembered = json.loads(memo.read_text())
+    assert remembered  # the shipped operators' keys
+    path = region_copy / "kommuner" / "tinn.yml"
+    text = path.read_text(encoding="utf-8")
+    key = next(line.split(": ", 1)[1] for line in text.splitlines() if "ssh_public_key:" in line)
+    # The same key with its data cut short: refused, with or without a warm cache.
+    path.write_text(text.replace(key, key[:60] + " cut"), encoding="utf-8")
+    for _ in range(2):
+        assert any(f[2].endswith("ssh_public_key") for f in findings(region_copy))
+    assert json.loads(memo.read_text()) == remembered
