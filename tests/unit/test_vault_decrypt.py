@@ -27,7 +27,7 @@ def test_a_wrong_password_or_a_changed_byte_is_refused() -> None:
         decrypt_aes256(text, b"wrong")
     header, body = text.split(b"\n", 1)
     flipped = body[:-3] + (b"0" if body[-3:-2] != b"0" else b"1") + body[-2:]
-    with pytest.raises(RegionhusError, match="HMAC|damaged"):
+    with pytest.raises(RegionhusError, match=r"HMAC|damaged"):
         decrypt_aes256(header + b"\n" + flipped, PASSWORD)
 
 
