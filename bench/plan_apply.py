@@ -18,10 +18,10 @@ check mode of the same services playbook, Ansible configured two ways, in one ru
 
 Ansible gets only the services; regionhus also plans the base layer, so the
 comparison favours Ansible. Run on a converged lab: the first `plan --full` writes the
-converged records (hosts it finds nothing to do on). With --lock, each group of
-measurements (the first --full, each round, the last --full) holds the shared lab lock,
-taken before the clock starts: the lab is free for others between groups, and nobody
-changes it within a round.
+converged records (hosts it finds nothing to do on). With --lock, each round (the first
+with the first --full, the last with the last) holds the shared lab lock, taken before
+the clock starts: the lab is free for others between rounds, and nobody changes it
+within one.
 
 --frozen runs every command in a clone of the checkout's HEAD (its code too, through
 PYTHONPATH): the fingerprints cover the checkout's files, so a checkout that others
@@ -263,14 +263,16 @@ def main() -> None:
         "--frozen", action="store_true", help="run in a clone of HEAD (others edit the checkout)"
     )
     args = parser.parse_args()
-    # One lock hold per group (a round is about ten minutes): the lab is free for others
-    # between groups, and nobody changes it between a round's three measurements.
-    groups = [[("regionhus plan --full (writes the converged records)", "full")]]
+    # One lock hold per round (about twelve minutes; the first --full goes with the first
+    # round, the last with the last): the lab is free for others between rounds, and
+    # nobody changes it within one.
+    groups: list[list[tuple[str, str]]] = []
     for n in range(1, args.rounds + 1):
         groups.append(
             [(f"round {n}: {TITLES[kind]}", kind) for kind in ("defaults", "tuned", "plan")]
         )
-    groups.append([("regionhus plan --full (engines on every host)", "full")])
+    groups[0].insert(0, ("regionhus plan --full (writes the converged records)", "full"))
+    groups[-1].append(("regionhus plan --full (engines on every host)", "full"))
     with checkout(args.frozen) as (root, commit), tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "defaults.cfg"
         cfg.write_text(DEFAULTS_CFG.format(root=root))
