@@ -83,8 +83,16 @@ units="/usr/lib/systemd/system /usr/lib/systemd/system-preset /usr/local/lib/sys
   /run/systemd/generator.late"
 printf 'unit-files\t%s\n' "$( (find $units -printf '%y %m %p %l\n' 2>/dev/null | sort
   find $units -type f -exec sha256sum -- {} + 2>/dev/null | sort) | sha256sum | cut -c1-32)"
+# A service a timer, path or socket starts (a backup run, apt-daily, the borg guard, an
+# sssd responder) comes and goes by itself: only whether it failed counts; its trigger's
+# own state is read here.
+triggered=$( (systemctl list-timers --all --no-legend 2>/dev/null
+  systemctl list-paths --all --no-legend 2>/dev/null
+  systemctl list-sockets --no-legend 2>/dev/null) | awk '{printf " %s", $NF}')
 systemctl list-units --all --no-legend --plain --type=service,socket,timer,path 2>/dev/null \
-  | awk '{printf "unit:%s\t%s %s\n", $1, $2, $3}'
+  | awk -v triggered="$triggered " '{ state = $3
+      if (state != "failed" && index(triggered, " " $1 " ")) state = "triggered"
+      printf "unit:%s\t%s %s\n", $1, $2, state }'
 printf 'nftables\t%s\n' "$(nft -s list ruleset 2>/dev/null | sha256sum | cut -c1-32)"
 if [ -f /var/lib/samba/private/sam.ldb ] && command -v ldbsearch >/dev/null; then
   printf 'directory\t%s\n' "$(ldbsearch -H /var/lib/samba/private/sam.ldb \
