@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,16 +170,19 @@ def run_pyinfra_json(
     limit: str | None = None,
     source: str = "embedded",
     on_line: Callable[[str], None] | None = None,
+    watch: Callable[[], str | None] | None = None,
 ) -> EngineRun:
     """pyinfra with --json: `dry` is a plan with change detection and --diff (the diff
     log is `output`), else an apply whose per-operation results are in `data`.
-    `on_line` sees each line of pyinfra's log as it comes (live progress)."""
+    `on_line` sees each line of pyinfra's log as it comes (live progress). `watch` is
+    asked, whenever pyinfra has been silent for WATCH_SILENCE seconds, whether a host
+    has gone away (its answer: why, or None); then pyinfra is stopped (see below)."""
     guard_route(source)
     command = [str(BIN / "pyinfra"), "--no-wait", "--json"]
     command += ["--dry", "--diff"] if dry else ["-y"]
     command += _pyinfra_limit(limit)
     command += ["inventory/pyinfra_inventory.py", deploy]
-    proc = _run_split(command, engine_env(source), on_line)
+    proc = _run_split(command, engine_env(source), on_line, watch)
     try:
         data = _last_json(proc.stdout)
     except ValueError:
@@ -192,10 +196,42 @@ def run_pyinfra_json(
     return EngineRun(command, code, proc.stderr + proc.stdout[-2000:] * (data is None), data=data)
 
 
+# pyinfra (paramiko) sends keepalives but never gives up on a host that stops
+# answering mid-command: TCP retries for about 15 minutes while every other host waits
+# for the same operation. After this long without a line of output, `watch` is asked.
+WATCH_SILENCE = 20.0
+
+
+def _watchdog(
+    proc: subprocess.Popen[str],
+    last_line: list[float],
+    watch: Callable[[], str | None],
+    stopped: list[str],
+) -> None:
+    while proc.poll() is None:
+        time.sleep(2)
+        if time.monotonic() - last_line[0] < WATCH_SILENCE or proc.poll() is not None:
+            continue
+        gone = watch()
+        if gone and proc.poll() is None:
+            stopped.append(gone)
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            return
+        last_line[0] = time.monotonic()
+
+
 def _run_split(
-    command: list[str], env: dict[str, str], on_line: Callable[[str], None] | None
+    command: list[str],
+    env: dict[str, str],
+    on_line: Callable[[str], None] | None,
+    watch: Callable[[], str | None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run with stdout and stderr apart, handing each stderr line to `on_line` live."""
+    """Run with stdout and stderr apart, handing each stderr line to `on_line` live;
+    with `watch`, stop the engine when it says a host has gone away (_watchdog)."""
     with subprocess.Popen(
         command,
         cwd=repo_root(),
@@ -210,13 +246,26 @@ def _run_split(
         stdout: list[str] = []
         reader = threading.Thread(target=lambda: stdout.append(pipe.read()), daemon=True)
         reader.start()
+        last_line = [time.monotonic()]
+        stopped: list[str] = []
+        if watch is not None:
+            threading.Thread(
+                target=_watchdog, args=(proc, last_line, watch, stopped), daemon=True
+            ).start()
         stderr = []
         for line in proc.stderr:
+            last_line[0] = time.monotonic()
             stderr.append(line)
             if on_line is not None:
                 on_line(line)
         reader.join()
         code = proc.wait()
+    if stopped:
+        code = code or 1
+        stderr.append(
+            f"\nregionhus stopped {command[0].rsplit('/', 1)[-1]}: {stopped[0]}; it cannot "
+            "give up one host, so every host of this run has its layer unfinished\n"
+        )
     return subprocess.CompletedProcess(command, code, "".join(stdout), "".join(stderr))
 
 

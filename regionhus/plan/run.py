@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from regionhus.plan.model import Change, HostPlan, Layer, Plan
 from regionhus.plan.report import attribute
 from regionhus.plan.scope import Scope
 from regionhus.progress import Progress
+from regionhus.transport import transport_for
 
 BASE_DEPLOY = "deploys/base.py"
 
@@ -51,6 +53,23 @@ def _error(layer: Layer, run: EngineRun) -> str:
     )
 
 
+def _lost_host_watch(hosts: list[str], inventory: Inventory) -> Callable[[], str | None]:
+    """While pyinfra is silent: a host that fails two ssh logins in a row is gone."""
+    via = transport_for(inventory)
+    misses: dict[str, int] = {}
+
+    def watch() -> str | None:
+        gone = via.unreachable(hosts)
+        for host in hosts:
+            misses[host] = misses.get(host, 0) + 1 if host in gone else 0
+        lost = [host for host in hosts if misses[host] >= 2]
+        if not lost:
+            return None
+        return "; ".join(f"{gone[host]} (unreachable during the run)" for host in lost)
+
+    return watch
+
+
 def run_base(
     hosts: list[str],
     inventory: Inventory,
@@ -72,6 +91,7 @@ def run_base(
         limit=_limit(hosts, inventory),
         source=source,
         on_line=progress.pyinfra_line,
+        watch=None if dry else _lost_host_watch(hosts, inventory),
     )
     run.seconds = time.monotonic() - started
     data = run.data or {}
