@@ -36,7 +36,7 @@ SPECIFIC: dict[str, dict[Exit, str]] = {
     },
     "apply": {
         Exit.OK: "applied, or nothing to apply",
-        Exit.FAILED: "not applied or partly applied (the apply record says what changed)",
+        Exit.FAILED: "not or partly applied (the apply record says what became of each host)",
     },
     "validate": {Exit.OK: "every file is valid", Exit.FAILED: "problems found (listed)"},
     "backup status": {
