@@ -269,7 +269,7 @@ def main() -> None:
     groups: list[list[tuple[str, str]]] = []
     for n in range(1, args.rounds + 1):
         groups.append(
-            [(f"round {n}: {TITLES[kind]}", kind) for kind in ("defaults", "tuned", "plan")]
+            [(f"round {n}: {TITLES[kind]}", kind) for kind in ("plan", "tuned", "defaults")]
         )
     groups[0].insert(0, ("regionhus plan --full (writes the converged records)", "full"))
     groups[-1].append(("regionhus plan --full (engines on every host)", "full"))
