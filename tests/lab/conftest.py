@@ -10,6 +10,7 @@ Every lab test runs on the whole region applied once: base layer, then site.yml.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,12 +18,15 @@ from pathlib import Path
 
 import pytest
 import testinfra
+from logins import vault_test_password
 
 from regionhus.engines import EngineRun, run_ansible, run_pyinfra
 from regionhus.inventory import Inventory, load_inventory
 from regionhus.lab import lab_host_names, ssh_config_path
 
 RH = str(Path(sys.executable).parent / "regionhus")
+# The RDP client and its display, from Debian (command -> package).
+RDP_CLIENT_PACKAGES = {"xfreerdp": "freerdp2-x11", "Xvfb": "xvfb"}
 
 
 def _lab_running() -> bool:
@@ -128,3 +132,38 @@ def lab_hosts(base_applied: EngineRun) -> dict[str, testinfra.host.Host]:
     return {
         name: testinfra.get_host(f"ssh://{name}", ssh_config=config) for name in lab_host_names()
     }
+
+
+# --- logins (test_servers, test_vdi_login, test_vdi_pools, test_scope) -------------------
+
+
+@pytest.fixture(scope="module")
+def password(lab: list[str]) -> str:
+    """The test users' password (the vault's vault_vdi_test_user_password)."""
+    return vault_test_password()
+
+
+@pytest.fixture(scope="module")
+def display() -> Iterator[str]:
+    """An X display (Xvfb) for xfreerdp; the client's Debian packages installed if missing."""
+    missing = [pkg for cmd, pkg in RDP_CLIENT_PACKAGES.items() if shutil.which(cmd) is None]
+    if missing:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert xvfb.stdout is not None
+    number = xvfb.stdout.readline().strip()
+    assert number.isdigit(), "Xvfb did not report a display"
+    yield f":{number}"
+    xvfb.terminate()
+    xvfb.wait(timeout=10)

@@ -28,19 +28,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from logins import DC, ensure_ad_user, retire_ad_user, samba
 
 from regionhus.backup.cli import backup
-from regionhus.config import load_region
 from regionhus.inventory import Inventory
 from regionhus.lab import require_lab_bridge, run_on
 from regionhus.lab.clients import LabClient, lab_clients
 from regionhus.lab.layout import known_hosts_path
-from regionhus.paths import state_dir
-from regionhus.secrets import ensure_lab_vault, read_vault, vault_password_file
 
 pytestmark = pytest.mark.lab
 
-DC = "dc1"
 DESCRIPTION = "regionhus server login test user (tests/lab/test_servers.py)"
 KEY_ATTRIBUTE = "altSecurityIdentities"
 REGIONAL = "srvt-region"
@@ -54,10 +51,6 @@ class AdUser:
     name: str  # sAMAccountName, at most 20 characters
     kommune: str | None  # None: a regional operator (region-admins)
     group: str
-
-
-def samba(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run_on(DC, shlex.join(["samba-tool", *args]), check=check, timeout=120)
 
 
 def servers(inventory: Inventory) -> dict[str, str]:
@@ -75,29 +68,15 @@ def users_for(inventory: Inventory) -> list[AdUser]:
     return found
 
 
-def ou_of(inventory: Inventory, slug: str | None) -> str | None:
-    if slug is None:
-        return None
-    name = inventory.config.kommuner[slug].name
-    for candidate in (f"OU=Users,OU={name},OU=Kommuner", f"OU={name},OU=Kommuner"):
-        if samba("ou", "listobjects", candidate, check=False).returncode == 0:
-            return candidate
-    return None
-
-
 def ensure_user(user: AdUser, password: str, public_key: str, inventory: Inventory) -> None:
-    shown = samba("user", "show", user.name, "--attributes=description", check=False)
-    if shown.returncode == 0:
-        if DESCRIPTION not in shown.stdout:
-            pytest.fail(f"{user.name} exists in the AD and is not a test user of this module")
-        samba("user", "setpassword", user.name, f"--newpassword={password}")
-        samba("user", "enable", user.name)
-    else:
-        ou = ou_of(inventory, user.kommune)
-        args = ["user", "create", user.name, password, f"--description={DESCRIPTION}"]
-        args += [f"--userou={ou}"] if ou else []
-        samba(*args)
-    samba("group", "addmembers", user.group, user.name, check=False)
+    ensure_ad_user(
+        user.name,
+        kommune=user.kommune,
+        description=DESCRIPTION,
+        password=password,
+        inventory=inventory,
+        groups=[user.group],
+    )
     dn = samba("user", "show", user.name, "--attributes=dn").stdout.split("\n")[0]
     assert dn.startswith("dn: "), dn
     ldif = f"{dn}\nchangetype: modify\nreplace: {KEY_ATTRIBUTE}\n{KEY_ATTRIBUTE}: {public_key}\n"
@@ -106,13 +85,6 @@ def ensure_user(user: AdUser, password: str, public_key: str, inventory: Invento
         f"printf %s {shlex.quote(ldif)} | ldbmodify -H /var/lib/samba/private/sam.ldb",
         timeout=60,
     )
-
-
-@pytest.fixture(scope="module")
-def password(lab: list[str]) -> str:
-    if vault_password_file() == state_dir() / "vault" / "password":
-        ensure_lab_vault(load_region())  # the lab's vault: fill in the test secret
-    return str(read_vault()["vault_vdi_test_user_password"])
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +108,11 @@ def test_users(password: str, key: Path, inventory: Inventory) -> Iterator[dict[
     for host in servers(inventory):
         run_on(host, f"sss_cache -E; rm -rf --one-file-system /home/{{{names.replace(' ', ',')}}}")
     yield {u.name: u for u in users}
+    # Out of the admin groups again: the apply keeps their members to the declared
+    # operators, so a test user left there is another municipality's pending change on
+    # dc1 for every later scoped plan and apply (and the lifecycle test's attribution).
     for user in users:
-        samba("user", "disable", user.name, check=False)
+        retire_ad_user(user.name, [user.group])
 
 
 def ssh_as(

@@ -14,41 +14,30 @@ touches (re-enables, then disables) users it created.
 
 from __future__ import annotations
 
-import os
-import re
-import shlex
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
+from logins import (
+    LoginUser,
+    apply_playbook,
+    end_session,
+    ensure_ad_user,
+    rdp_login,
+    retire_ad_user,
+    root_with_tag,
+    samba,
+    user_session,
+)
 
-from regionhus.config import load_region
-from regionhus.engines import EngineRun, run_ansible
+from regionhus.engines import EngineRun
 from regionhus.inventory import Inventory
 from regionhus.lab import require_lab_bridge, run_on
-from regionhus.paths import state_dir
-from regionhus.secrets import ensure_lab_vault, read_vault, vault_password_file
 
 pytestmark = pytest.mark.lab
 
-DC = "dc1"
 DESCRIPTION = "regionhus VDI login test user (tests/lab/test_vdi_login.py)"
-SESMAN_LOG = "/var/log/xrdp-sesman.log"
-CLIENT_PACKAGES = {"xfreerdp": "freerdp2-x11", "Xvfb": "xvfb"}
-VERDICT_TIMEOUT = 60.0
-
-
-@dataclass(frozen=True)
-class LoginUser:
-    name: str  # sAMAccountName, at most 20 characters
-    kommune: str  # slug of the municipality whose OU holds it
-    enabled: bool
-    in_vdi_group: bool = True
 
 
 # Kongsberg and Notodden take VDI; Øvre Eiker has left (its OU kept, accounts disabled).
@@ -70,43 +59,16 @@ def expected(user: LoginUser, pool: str) -> bool:
 # --- the directory side -------------------------------------------------------------
 
 
-def samba(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run_on(DC, shlex.join(["samba-tool", *args]), check=check, timeout=120)
-
-
-def ou_of(inventory: Inventory, slug: str) -> str | None:
-    """The municipality's Users OU (relative DN), or None when the directory has none."""
-    name = inventory.config.kommuner[slug].name
-    for candidate in (f"OU=Users,OU={name},OU=Kommuner", f"OU={name},OU=Kommuner"):
-        if samba("ou", "listobjects", candidate, check=False).returncode == 0:
-            return candidate
-    return None
-
-
 def ensure_user(user: LoginUser, password: str, inventory: Inventory) -> None:
-    shown = samba("user", "show", user.name, "--attributes=description", check=False)
-    if shown.returncode == 0:
-        if DESCRIPTION not in shown.stdout:
-            pytest.fail(f"{user.name} exists in the AD and is not a test user of this module")
-        samba("user", "setpassword", user.name, f"--newpassword={password}")
-        samba("user", "enable", user.name)
-    else:
-        ou = ou_of(inventory, user.kommune)
-        args = ["user", "create", user.name, password, f"--description={DESCRIPTION}"]
-        args += [f"--userou={ou}"] if ou else []
-        samba(*args)
-    group = f"{user.kommune}-vdi-users"
-    if user.in_vdi_group and samba("group", "show", group, check=False).returncode == 0:
-        samba("group", "addmembers", group, user.name, check=False)
-    if not user.enabled:
-        samba("user", "disable", user.name)
-
-
-@pytest.fixture(scope="module")
-def password(lab: list[str]) -> str:
-    if vault_password_file() == state_dir() / "vault" / "password":
-        ensure_lab_vault(load_region())  # the lab's vault: fill in the test secret
-    return str(read_vault()["vault_vdi_test_user_password"])
+    ensure_ad_user(
+        user.name,
+        kommune=user.kommune,
+        description=DESCRIPTION,
+        password=password,
+        inventory=inventory,
+        groups=[f"{user.kommune}-vdi-users"] if user.in_vdi_group else [],
+        enabled=user.enabled,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -123,130 +85,10 @@ def test_users(password: str, inventory: Inventory) -> Iterator[dict[str, LoginU
         run_on(host, f"rm -rf --one-file-system {homes}", check=False)
     yield {u.name: u for u in USERS}
     for user in USERS:
-        samba("user", "disable", user.name, check=False)
+        retire_ad_user(user.name)
 
 
 # --- the client side ----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def display() -> Iterator[str]:
-    missing = [pkg for cmd, pkg in CLIENT_PACKAGES.items() if shutil.which(cmd) is None]
-    if missing:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(
-            ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
-            check=True,
-            env=env,
-            capture_output=True,
-        )
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert xvfb.stdout is not None
-    number = xvfb.stdout.readline().strip()
-    assert number.isdigit(), "Xvfb did not report a display"
-    yield f":{number}"
-    xvfb.terminate()
-    xvfb.wait(timeout=10)
-
-
-@dataclass
-class Verdict:
-    allowed: bool
-    evidence: str
-
-
-def sesman_lines(host: str) -> int:
-    out = run_on(host, f"wc -l < {SESMAN_LOG} 2>/dev/null || echo 0").stdout
-    return int(out.strip() or 0)
-
-
-def user_session(host: str, user: str) -> str:
-    """The user's desktop processes on the host (empty if none)."""
-    return run_on(host, f"pgrep -a -u {shlex.quote(user)} 'xfce4-session|Xorg'", check=False).stdout
-
-
-def end_session(host: str, user: str) -> None:
-    # Only the test user's own session (started by this test) is ended.
-    run_on(host, f"loginctl terminate-user {shlex.quote(user)}", check=False)
-    run_on(host, f"pkill -TERM -u {shlex.quote(user)}", check=False)
-
-
-def rdp_login(
-    display: str, inventory: Inventory, host: str, user: str, password: str, keep: bool = False
-) -> Verdict:
-    require_lab_bridge()
-    target = inventory.host(host)
-    start = sesman_lines(host)
-    since = run_on(host, "date +%s").stdout.strip()
-    env = dict(os.environ, DISPLAY=display, SSL_CERT_FILE=str(state_dir() / "pki" / "ca.crt"))
-    home = Path(env.get("HOME", "/root"))
-    shutil.rmtree(home / ".config" / "freerdp", ignore_errors=True)  # no remembered certs
-    client = subprocess.Popen(
-        [
-            "xfreerdp",
-            f"/v:{target.address}",
-            f"/cert-name:{inventory.fqdn(target)}",
-            "/cert-deny",
-            "/sec:tls",
-            f"/u:{user}",
-            f"/p:{password}",
-            "/size:1024x768",
-            "-grab-keyboard",
-            "/log-level:ERROR",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    verdict: Verdict | None = None
-    deadline = time.monotonic() + VERDICT_TIMEOUT
-    try:
-        while verdict is None and time.monotonic() < deadline:
-            time.sleep(1.5)
-            log = run_on(host, f"tail -n +{start + 1} {SESMAN_LOG}", check=False).stdout
-            named = re.compile(rf"(?<![\w-]){re.escape(user)}(?![\w-])")
-            mine = [line for line in log.splitlines() if named.search(line)]
-            failed = [line for line in mine if "AUTHFAIL" in line or "failed" in line.lower()]
-            if failed:
-                verdict = Verdict(False, "\n".join(failed))
-            elif any(
-                "session started" in line.lower() or "created session" in line.lower()
-                for line in mine
-            ):
-                desktop = user_session(host, user)
-                if "xfce4-session" in desktop:
-                    verdict = Verdict(True, desktop)
-            if client.poll() is not None and verdict is None and not mine:
-                stderr = client.stderr.read() if client.stderr else ""
-                pytest.fail(f"xfreerdp ended before xrdp-sesman saw {user}: {stderr[-1500:]}")
-    finally:
-        client.terminate()
-        try:
-            client.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            client.kill()
-    if verdict is None:
-        log = run_on(host, f"tail -n +{start + 1} {SESMAN_LOG}", check=False).stdout
-        pytest.fail(f"no verdict for {user} on {host} in {VERDICT_TIMEOUT:.0f}s:\n{log[-2000:]}")
-    # Why: the PAM modules' own words (pam_access: the pool rule; pam_sss: the AD).
-    journal = run_on(
-        host, f"journalctl -q --no-pager -o cat --since=@{since} -t xrdp-sesman", check=False
-    ).stdout
-    named = re.compile(rf"(?<![\w-]){re.escape(user)}(?![\w-])")
-    reasons = [line for line in journal.splitlines() if "pam_" in line and named.search(line)]
-    verdict.evidence += "\n" + "\n".join(reasons)
-    if verdict.allowed:
-        home_dir = run_on(host, f"stat -c '%U %a' /home/{user}", check=False).stdout.strip()
-        assert home_dir == f"{user} 700", f"home directory of {user} on {host}: {home_dir!r}"
-        if not keep:
-            end_session(host, user)
-    return verdict
 
 
 # --- the matrix ---------------------------------------------------------------------
@@ -307,36 +149,8 @@ def test_memory_per_session_host(test_users, password, display, inventory) -> No
 # --- drain --------------------------------------------------------------------------
 
 
-def root_with_tag(tmp: Path, host: str, tag: str) -> Path:
-    """A checkout view whose embedded inventory tags `host` (everything else linked)."""
-    from regionhus.paths import repo_root
-
-    real = repo_root()
-    for entry in real.iterdir():
-        if entry.name not in {"inventory", ".git"}:
-            (tmp / entry.name).symlink_to(entry)
-    shutil.copytree(real / "inventory", tmp / "inventory")
-    hosts_file = tmp / "inventory" / "lab-region.hosts.yml"
-    doc = yaml.safe_load(hosts_file.read_text())
-    for item in doc["hosts"]:
-        if item["name"] == host:
-            item["tags"] = sorted({*item.get("tags", []), tag})
-    hosts_file.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return tmp
-
-
 def apply_vdi(host: str, root: Path | None = None) -> EngineRun:
-    env_root = {"REGIONHUS_ROOT": str(root)} if root else {}
-    old = {k: os.environ.get(k) for k in env_root}
-    os.environ.update(env_root)
-    try:
-        return run_ansible("playbooks/vdi.yml", limit=host, stream=False)
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return apply_playbook("playbooks/vdi.yml", host, root)
 
 
 def test_drain_refuses_new_logins_and_keeps_sessions(

@@ -14,7 +14,6 @@ spread, reconnect to the same session, drain without reload, a dead host taken o
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
@@ -24,31 +23,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_vdi_login import (
+from logins import (
+    SESMAN_LOG,
+    VERDICT_TIMEOUT,
     LoginUser,
-    display,
+    apply_playbook,
     end_session,
-    ou_of,
-    password,
+    ensure_ad_user,
+    retire_ad_user,
     root_with_tag,
     samba,
+    sesman_lines,
     user_session,
+    xfreerdp,
 )
 
-from regionhus.engines import EngineRun, run_ansible
+from regionhus.engines import EngineRun
 from regionhus.inventory import Inventory
 from regionhus.inventory.vdi_pools import Pool, vdi_pools
 from regionhus.lab import require_lab_bridge, run_on
-from regionhus.paths import state_dir
 
 pytestmark = pytest.mark.lab
-
-__all__ = ["display", "password"]  # fixtures used here, defined in test_vdi_login
 
 BROKER = "gw1"
 SOCKET = "/run/haproxy/admin.sock"
 DESCRIPTION = "regionhus VDI pool test user (tests/lab/test_vdi_pools.py)"
-VERDICT_TIMEOUT = 60.0
 # roles/vdi_broker defaults: checks every 2 s, 2 failures, 2 s timeout: a stopped xrdp
 # is out after at most 2 x 2 + 2 = 6 s; the README states 10 s (load on a shared lab).
 TAKEN_OUT_WITHIN = 10.0
@@ -94,22 +93,14 @@ def pool_users(password: str, inventory: Inventory, pool: Pool) -> Iterator[list
         pytest.skip("the directory has no VDI groups yet (run playbooks/directory.yml)")
     users = [*KBG, NTD]
     for user in users:
-        shown = samba("user", "show", user.name, "--attributes=description", check=False)
-        if shown.returncode == 0 and DESCRIPTION not in shown.stdout:
-            pytest.fail(f"{user.name} exists in the AD and is not a test user of this module")
-        if shown.returncode != 0:
-            ou = ou_of(inventory, user.kommune)
-            samba(
-                "user",
-                "create",
-                user.name,
-                password,
-                f"--description={DESCRIPTION}",
-                *([f"--userou={ou}"] if ou else []),
-            )
-        samba("user", "setpassword", user.name, f"--newpassword={password}")
-        samba("user", "enable", user.name)
-        samba("group", "addmembers", f"{user.kommune}-vdi-users", user.name, check=False)
+        ensure_ad_user(
+            user.name,
+            kommune=user.kommune,
+            description=DESCRIPTION,
+            password=password,
+            inventory=inventory,
+            groups=[f"{user.kommune}-vdi-users"],
+        )
     for user in users:
         haproxy(f"clear table vdi-{pool.slug} key {user.name}")
         for member in pool.members:
@@ -118,7 +109,7 @@ def pool_users(password: str, inventory: Inventory, pool: Pool) -> Iterator[list
     for user in users:
         for member in pool.members:
             end_session(member.name, user.name)
-        samba("user", "disable", user.name, check=False)
+        retire_ad_user(user.name)
 
 
 # --- the client -----------------------------------------------------------------------
@@ -140,50 +131,21 @@ class Login:
             self.client.kill()
 
 
-def sesman_tail(host: str) -> int:
-    return int(run_on(host, "wc -l < /var/log/xrdp-sesman.log").stdout.strip() or 0)
-
-
 def rdp_connect(
     display: str, address: str, cert_name: str, user: str, password: str, hosts: list[str]
 ) -> Login:
     """Start xfreerdp against `address` verifying `cert_name`; wait until one of `hosts`
     shows the user's desktop (a new one, or the one it already had) or refuses the user.
     The client stays connected until Login.disconnect()."""
-    start = {h: sesman_tail(h) for h in hosts}
-    env = {
-        "DISPLAY": display,
-        "SSL_CERT_FILE": str(state_dir() / "pki" / "ca.crt"),
-        "HOME": "/root",
-        "PATH": "/usr/bin:/bin",
-    }
-    for stale in Path("/root/.config/freerdp").glob("*"):
-        subprocess.run(["rm", "-rf", str(stale)], check=False)
+    start = {h: sesman_lines(h) for h in hosts}
     began = time.monotonic()
-    client = subprocess.Popen(
-        [
-            "xfreerdp",
-            f"/v:{address}",
-            f"/cert-name:{cert_name}",
-            "/cert-deny",
-            "/sec:tls",
-            f"/u:{user}",
-            f"/p:{password}",
-            "/size:1024x768",
-            "-grab-keyboard",
-            "/log-level:ERROR",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    client = xfreerdp(display, address, cert_name, user, password)
     named = re.compile(rf"(?<![\w-]){re.escape(user)}(?![\w-])")
     deadline = began + VERDICT_TIMEOUT
     while time.monotonic() < deadline:
         time.sleep(0.5)
         for host in hosts:
-            log = run_on(host, f"tail -n +{start[host] + 1} /var/log/xrdp-sesman.log").stdout
+            log = run_on(host, f"tail -n +{start[host] + 1} {SESMAN_LOG}").stdout
             mine = [line for line in log.splitlines() if named.search(line)]
             if any("AUTHFAIL" in line or "failed" in line.lower() for line in mine):
                 return Login(user, None, time.monotonic() - began, client, "\n".join(mine))
@@ -258,17 +220,7 @@ def test_spread_and_reconnect_to_the_same_session(
 
 
 def apply_broker(root: Path | None = None) -> EngineRun:
-    env_root = {"REGIONHUS_ROOT": str(root)} if root else {}
-    old = {k: os.environ.get(k) for k in env_root}
-    os.environ.update(env_root)
-    try:
-        return run_ansible("playbooks/vdi_broker.yml", limit=BROKER, stream=False)
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return apply_playbook("playbooks/vdi_broker.yml", BROKER, root)
 
 
 def test_drain_takes_no_new_sessions_keeps_running_ones_without_reload(
