@@ -63,7 +63,7 @@ ENGINES = ("ansible-core", "pyinfra")
 # Never inputs: version control, virtual environments, build output, caches.
 SKIP_DIRS = {".git", ".venv", "venv", "build", "out", "__pycache__", ".mypy_cache"}
 
-# About two dozen processes per host, whatever it manages: every list is read by one
+# About three dozen processes per host, whatever it manages: every list is read by one
 # command (a fork is most of a probe's cost on a busy machine, and the lab's hosts
 # share its cores). `systemctl list-unit-files` is not used: it stats every unit file
 # and costs more than the rest together; what it reports (which units exist, their
