@@ -171,14 +171,17 @@ def run_pyinfra_json(
     source: str = "embedded",
     on_line: Callable[[str], None] | None = None,
     watch: Callable[[], str | None] | None = None,
+    parallel: int | None = None,
 ) -> EngineRun:
     """pyinfra with --json: `dry` is a plan with change detection and --diff (the diff
     log is `output`), else an apply whose per-operation results are in `data`.
+    `parallel` bounds the hosts connected to at once (through a bastion).
     `on_line` sees each line of pyinfra's log as it comes (live progress). `watch` is
     asked, whenever pyinfra has been silent for WATCH_SILENCE seconds, whether a host
     has gone away (its answer: why, or None); then pyinfra is stopped (see below)."""
     guard_route(source)
     command = [str(BIN / "pyinfra"), "--no-wait", "--json"]
+    command += ["--parallel", str(parallel)] if parallel else []
     command += ["--dry", "--diff"] if dry else ["-y"]
     command += _pyinfra_limit(limit)
     command += ["inventory/pyinfra_inventory.py", deploy]

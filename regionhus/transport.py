@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     from regionhus.inventory import Inventory, Network
 
 BASTION_ALIAS = "regionhus-bastion"
+# At most this many new ssh connections at once through a bastion. OpenSSH's default
+# MaxStartups (10:30:100) drops logins at random once more than 10 are unauthenticated:
+# the production rehearsal's first whole-region apply lost 4 of 15 hosts that way, as
+# pyinfra opens one jump connection per host at once. 8 is what the preflight uses.
+BASTION_CONNECTIONS = 8
 
 
 class HostAccessError(RegionhusError):
@@ -59,6 +64,11 @@ class Transport:
     bastion: str | None = None  # the jump host, as named in region.yml
     network: Network | None = None  # the lab's network, whose bridge must carry the route
     addresses: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def parallel(self) -> int | None:
+        """How many hosts may be connected to at once (None: no limit of ours)."""
+        return BASTION_CONNECTIONS if self.bastion else None
 
     # --- running commands ------------------------------------------------------------
 
@@ -146,7 +156,7 @@ class Transport:
         for host in hosts:
             self.require_route(host)
         probe = "true"
-        with ThreadPoolExecutor(max_workers=min(8, len(hosts))) as pool:
+        with ThreadPoolExecutor(max_workers=min(BASTION_CONNECTIONS, len(hosts))) as pool:
             results = list(pool.map(lambda h: self._probe(h, probe), hosts))
         problems = [p for p in results if p]
         if problems:
@@ -160,7 +170,7 @@ class Transport:
         failed run this tells a host that went away from a task that failed."""
         if not hosts:
             return {}
-        with ThreadPoolExecutor(max_workers=min(8, len(hosts))) as pool:
+        with ThreadPoolExecutor(max_workers=min(BASTION_CONNECTIONS, len(hosts))) as pool:
             results = dict(
                 zip(hosts, pool.map(lambda h: self._probe(h, "true"), hosts), strict=True)
             )

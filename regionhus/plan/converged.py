@@ -309,7 +309,8 @@ def probe(
     if not wanted:
         return {}
     hosts = sorted(wanted)
-    with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
+    workers = min(transport.parallel or 16, len(hosts))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         return dict(zip(hosts, pool.map(one, hosts), strict=True))
 
 

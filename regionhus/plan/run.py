@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -46,11 +47,30 @@ def _limit(hosts: list[str], inventory: Inventory) -> str | None:
     return None if set(hosts) >= {h.name for h in inventory.hosts} else ",".join(hosts)
 
 
+# Lines an engine writes when a host or an operation failed. With --diff the failure
+# is usually far above the end of the output (a rehearsal's error showed 25 lines of
+# nftables diff and not why four hosts never became ready), so they are quoted first.
+_PROBLEM = re.compile(r"error|could not|failed|unreachable|refused|timed? ?out", re.IGNORECASE)
+_TAIL_LINES = 25
+_PROBLEM_LINES = 20
+
+
+def _forks(inventory: Inventory) -> list[str]:
+    """Ansible's forks bounded like pyinfra's hosts at once (ansible.cfg has 10)."""
+    parallel = transport_for(inventory).parallel
+    return ["--forks", str(parallel)] if parallel else []
+
+
 def _error(layer: Layer, run: EngineRun) -> str:
-    tail = "\n".join(run.output.strip().splitlines()[-25:])
-    return (
-        f"{layer.value} layer: {run.command[0].rsplit('/', 1)[-1]} exited {run.returncode}:\n{tail}"
-    )
+    lines = run.output.strip().splitlines()
+    earlier = [line for line in lines[:-_TAIL_LINES] if _PROBLEM.search(line)]
+    quoted = "\n".join(earlier[:_PROBLEM_LINES])
+    tail = "\n".join(lines[-_TAIL_LINES:])
+    engine = run.command[0].rsplit("/", 1)[-1]
+    head = f"{layer.value} layer: {engine} exited {run.returncode}:"
+    if quoted:
+        return f"{head}\n{quoted}\n(the end of its output:)\n{tail}"
+    return f"{head}\n{tail}"
 
 
 def _lost_host_watch(hosts: list[str], inventory: Inventory) -> Callable[[], str | None]:
@@ -92,6 +112,7 @@ def run_base(
         source=source,
         on_line=progress.pyinfra_line,
         watch=None if dry else _lost_host_watch(hosts, inventory),
+        parallel=transport_for(inventory).parallel,
     )
     run.seconds = time.monotonic() - started
     data = run.data or {}
@@ -128,6 +149,7 @@ def run_services(
                 source=source,
                 stream=False,
                 events=events,
+                extra=_forks(inventory),
             )
         run.seconds = time.monotonic() - started
         records = ansible_events.read_events(events)

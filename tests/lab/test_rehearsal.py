@@ -59,6 +59,16 @@ from regionhus.plan import converged
 from regionhus.secrets import vault_file, vault_password_file
 from regionhus.transport import transport_for
 
+# Opt-in (REGIONHUS_REHEARSAL=1) until it has passed end to end on a lab. Its first run
+# in a clean-clone CI run (2026-11-30) got as far as the whole-region plan through the
+# bastion: pyinfra's 15 simultaneous jump logins met OpenSSH's default MaxStartups and 4
+# hosts never became ready (now bounded: transport.BASTION_CONNECTIONS); and the no-sudo
+# case removed the operator's group, which sshd's AllowGroups turns into a refused login.
+pytestmark = pytest.mark.skipif(
+    os.environ.get("REGIONHUS_REHEARSAL") != "1",
+    reason="production rehearsal: set REGIONHUS_REHEARSAL=1 (holds the lab ~15-20 min)",
+)
+
 REPO = Path(__file__).resolve().parent.parent.parent
 BIN = Path(sys.executable).parent
 RH = str(BIN / "regionhus")
@@ -562,14 +572,6 @@ def test_first_apply_after_adding_the_bastion_is_the_whole_region(rehearsal: Reh
     assert not problems, "\n".join(problems)
 
 
-def without_operator(line: str) -> str:
-    name, password, gid, members = line.split(":", 3)
-    if name != "regionhus-operators":
-        return line
-    kept = [m for m in members.split(",") if m and m != OPERATOR]
-    return ":".join([name, password, gid, ",".join(kept)])
-
-
 def port_open(address: str, port: int) -> bool:
     try:
         with socket.create_connection((address, port), timeout=2):
@@ -620,15 +622,18 @@ def test_bad_access_stops_before_any_host_is_touched(rehearsal: Rehearsal) -> No
     known.write_text(good_known)
     r.commit("keys back")
 
-    # 3. The operator has no sudo on one host (a colleague removed the group, say).
+    # 3. The operator has no sudo on one host (a colleague removed the operators' sudo
+    # rule there, say). Not their group: without it sshd's AllowGroups refuses the login
+    # itself, which is another error (the first CI run of the rehearsal showed it).
     vdi = r.first(Role.VDI).name
-    group = rootfs_root(vdi) / "etc/group"
-    saved = group.read_text()
-    group.write_text("\n".join(map(without_operator, saved.splitlines())) + "\n")
+    rule = rootfs_root(vdi) / "etc/sudoers.d/regionhus-operators"
+    saved = rule.read_bytes()
+    rule.unlink()
     try:
         proc = r.rh("apply", "--yes")
     finally:
-        group.write_text(saved)
+        rule.write_bytes(saved)
+        rule.chmod(0o440)
     assert proc.returncode == 1
     assert f"{vdi}: the operator account has no passwordless sudo" in proc.stderr, proc.stderr
     assert "nothing was run on any host" in proc.stderr
