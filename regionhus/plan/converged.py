@@ -89,8 +89,11 @@ printf 'unit-files\t%s\n' "$( (find $units -printf '%y %m %p %l\n' 2>/dev/null |
 triggered=$( (systemctl list-timers --all --no-legend 2>/dev/null
   systemctl list-paths --all --no-legend 2>/dev/null
   systemctl list-sockets --no-legend 2>/dev/null) | awk '{printf " %s", $NF}')
+# A login's own user manager (user@UID, user-runtime-dir@UID) is a session, not
+# configuration: an operator logged in during a plan is not drift.
 systemctl list-units --all --no-legend --plain --type=service,socket,timer,path 2>/dev/null \
-  | awk -v triggered="$triggered " '{ state = $3
+  | awk -v triggered="$triggered " '$1 ~ /^user(-runtime-dir)?@[0-9]+\.service$/ { next }
+    { state = $3
       if (state != "failed" && index(triggered, " " $1 " ")) state = "triggered"
       printf "unit:%s\t%s %s\n", $1, $2, state }'
 printf 'nftables\t%s\n' "$(nft -s list ruleset 2>/dev/null | sha256sum | cut -c1-32)"

@@ -409,16 +409,21 @@ def restore(snapshots: dict[str, HostSnapshot], dc: str | None) -> None:
             run_on(host, f"systemctl reload-or-restart {SERVICE_FILES[name]}")
 
 
+WANTED: dict[str, tuple[list[str], list[str]]] = {}
+
+
 def lab_probe(hosts: list[str]) -> dict[str, dict[str, str]]:
     """Every host's state as the converged-record probe reads it, over the lab's own
     ssh: /etc, packages, units, the loaded firewall, authorized keys, the directory,
     and the paths and services the lab's own records name."""
     via = transport_for(load_inventory(source="embedded"))
-    wanted = {}
     for host in hosts:
-        record = converged.load(host)
-        wanted[host] = (record.paths, record.services) if record else ([], [])
-    states = converged.probe(via, wanted)
+        # The same paths every time: an apply in between (the direct bench's) rewrites
+        # the records, and a longer list would read as files that are new.
+        if host not in WANTED:
+            record = converged.load(host)
+            WANTED[host] = (record.paths, record.services) if record else ([], [])
+    states = converged.probe(via, {host: WANTED[host] for host in hosts})
     failed = sorted(h for h, state in states.items() if state is None)
     assert not failed, f"the probe failed on {failed}"
     return {h: state for h, state in states.items() if state is not None}
