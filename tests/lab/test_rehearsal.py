@@ -64,6 +64,9 @@ from regionhus.transport import transport_for
 # bastion: pyinfra's 15 simultaneous jump logins met OpenSSH's default MaxStartups and 4
 # hosts never became ready (now bounded: transport.BASTION_CONNECTIONS); and the no-sudo
 # case removed the operator's group, which sshd's AllowGroups turns into a refused login.
+# Its second run, on the lab after those fixes, passed 3 of 4 (the whole-region apply
+# through the bastion included); only mon1's Prometheus files were not put back (now
+# they are). Switch it on once it passes from a clean clone.
 pytestmark = pytest.mark.skipif(
     os.environ.get("REGIONHUS_REHEARSAL") != "1",
     reason="production rehearsal: set REGIONHUS_REHEARSAL=1 (holds the lab ~15-20 min)",
@@ -86,7 +89,14 @@ ACCOUNT_FILES = tuple(
 )
 # Services whose settings name the region's operators (the alert routes name their
 # e-mail): the file put back, then the service reloaded.
-SERVICE_FILES = {"etc/prometheus/alertmanager.yml": "prometheus-alertmanager"}
+SERVICE_FILES = {
+    "etc/prometheus/alertmanager.yml": "prometheus-alertmanager",
+    # The operator's region probes and scrapes with the bastion as its admin source
+    # (its second run found these three changed on mon1 afterwards).
+    "etc/prometheus/prometheus.yml": "prometheus",
+    "etc/prometheus/rules/regionhus.rules.yml": "prometheus",
+    "etc/prometheus/blackbox.yml": "prometheus-blackbox-exporter",
+}
 BENCH = os.environ.get("REGIONHUS_REHEARSAL_BENCH") == "1"
 # The timed comparison: a session host, a server and the gateway (the roles with the
 # most hosts in a region), so it fits next to the rest in one hold of the lab.
