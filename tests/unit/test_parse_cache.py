@@ -4,11 +4,11 @@ and the same region as without, for every broken case; a changed file is parsed 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from broken_cases import install_case
 
 from regionhus import yamlfile
 from regionhus.config import load_region
@@ -28,25 +28,11 @@ def findings(root: Path) -> list[tuple]:
     return [(f.file, f.line, f.field, f.message, f.hint) for f in found]
 
 
-def install(case: str, root: Path) -> None:
-    case_dir = BROKEN / case
-    expected = yaml.safe_load((case_dir / "expected.yml").read_text())
-    for broken in case_dir.rglob("*"):
-        if broken.is_file() and broken.name != "expected.yml":
-            target = root / broken.relative_to(case_dir)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(broken, target)
-    pad = expected.get("pad")
-    if pad:
-        with (root / pad["file"]).open("a", encoding="utf-8") as handle:
-            handle.write(("# " + "x" * 98 + "\n") * (int(pad["bytes"]) // 100 + 1))
-
-
 @pytest.mark.parametrize("case", FILE_CASES)
 def test_a_warm_cache_reports_exactly_what_no_cache_reports(
     case: str, region_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    install(case, region_copy)
+    install_case(BROKEN / case, region_copy)
     monkeypatch.setenv("REGIONHUS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("REGIONHUS_PARSE_CACHE", "0")
     uncached = findings(region_copy)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from broken_cases import install_case
 from click.testing import CliRunner
 
 from regionhus.cli import main
@@ -48,21 +48,6 @@ def case_kind(case: str) -> str:
 FILE_CASES = [c for c in CASES if case_kind(c) == "files"]
 NETBOX_CASES = [c for c in CASES if case_kind(c) == "netbox"]
 VAULT_CASES = [c for c in CASES if case_kind(c) == "vault"]
-
-
-def install_case(case_dir: Path, root: Path) -> dict:
-    """Copy the case's files over the region copy; returns its expected.yml."""
-    expected = yaml.safe_load((case_dir / "expected.yml").read_text())
-    for broken in case_dir.rglob("*"):
-        if broken.is_file() and broken.name != "expected.yml":
-            target = root / broken.relative_to(case_dir)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(broken, target)
-    pad = expected.get("pad")
-    if pad:  # a huge file, made here rather than kept in git
-        with (root / pad["file"]).open("a", encoding="utf-8") as handle:
-            handle.write(("# " + "x" * 98 + "\n") * (int(pad["bytes"]) // 100 + 1))
-    return expected
 
 
 @pytest.mark.parametrize("case", FILE_CASES)
