@@ -277,7 +277,7 @@ def _check_availability(ctx: _Context, kommune: Kommune, row: ServiceRow) -> Non
         service=row.title,
         measured=ctx.texts.num(row.measured_percent, 2),
         sla=ctx.texts.num(row.availability_percent, 1),
-        coverage=ctx.texts.num(row.measured_coverage_percent or 0, 1),
+        coverage=ctx.texts.coverage(row.measured_coverage_percent),
     )
 
 

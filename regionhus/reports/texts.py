@@ -335,10 +335,15 @@ class Texts:
         """A measured availability with how much of the period it covers."""
         if percent is None:
             return self.t("not_measured")
+        return self.t(
+            "measured_value", measured=self.num(percent, 2), coverage=self.coverage(coverage)
+        )
+
+    def coverage(self, coverage: float | None) -> str:
+        """How much of the period a measurement covers."""
         coverage = coverage or 0.0
         # A new monitoring host covers a sliver of a quarter: show it, not "0.0 %".
-        shown = self.num(coverage, 1 if coverage >= 1 else 3)
-        return self.t("measured_value", measured=self.num(percent, 2), coverage=shown)
+        return self.num(coverage, 1 if coverage >= 1 else 3)
 
     def num(self, value: float, decimals: int = 0) -> str:
         """Thousands grouped as each language writes them: 4 200 000 / 4,200,000."""

@@ -122,6 +122,23 @@ def test_a_short_history_is_shown_as_the_part_of_the_period_it_covers(
     assert "(covers 25.0 % of the period)" in render_md(report)
 
 
+def test_a_finding_from_a_sliver_of_the_period_says_how_small_it_is(
+    audit_inventory: Inventory,
+    audit_records: Path,
+) -> None:
+    # A monitoring host that has run for an hour of a quarter: "0,0 %" would read as
+    # no measurement at all, and the table beside it shows three decimals.
+    fake = FakePrometheus({("vdi", "kongsberg"): 0.99}, coverage=0.0005)
+    report = report_with(audit_inventory, audit_records, availability(fake))
+    (finding,) = [
+        f
+        for f in report.findings
+        if f.code == "availability_below_sla" and f.kommune == "kongsberg"
+    ]
+    assert "dekker 0,050 % av perioden" in finding.message
+    assert "99,00 % (dekker 0,050 % av perioden)" in render_md(report)
+
+
 def test_an_unreachable_prometheus_is_named_and_the_rest_of_the_report_stands(
     audit_inventory: Inventory,
     audit_records: Path,
