@@ -11,6 +11,7 @@ what the host's roles need, and the hardening an outside audit (Lynis) asks for
 from pathlib import Path
 
 from pyinfra import host
+from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import Command, Users
 from pyinfra.operations import apt, files, server, systemd
 
@@ -60,12 +61,25 @@ template(
 )
 
 # --- packages -----------------------------------------------------------------------
+BASE_PACKAGES = ["sudo", "nftables", "netbase", "unattended-upgrades", "openssh-server"]
+NODE_EXPORTER = "prometheus-node-exporter"
+missing = sorted(
+    {*BASE_PACKAGES, NODE_EXPORTER, *HARDENING_PACKAGES} - set(host.get_fact(DebPackages))
+)
+# The lists are refreshed only for an install: a converged host has nothing to do at
+# any hour, so a plan an hour after an apply is as clean as one a minute after it
+# (security updates refresh their own lists: unattended-upgrades, 20auto-upgrades).
 # One host at a time: hosts refreshing the same index through one proxy at once is
 # what makes apt-cacher-ng drop requests; with a warm proxy each takes about a second.
-apt.update(name="Refresh package lists (at most hourly)", cache_time=3600, _serial=True)
+if missing:
+    apt.update(
+        name="Refresh package lists (a package to install is missing)",
+        cache_time=3600,
+        _serial=True,
+    )
 apt.packages(
     name="Install base packages",
-    packages=["sudo", "nftables", "netbase", "unattended-upgrades", "openssh-server"],
+    packages=BASE_PACKAGES,
     # unattended-upgrades (or an operator) may hold the dpkg lock for a while: wait.
     extra_install_args="-o DPkg::Lock::Timeout=300",
 )
@@ -76,7 +90,7 @@ apt.packages(
 # /var/lib/prometheus/node-exporter) carries the backup guard's verdict on backup1.
 apt.packages(
     name="Install node exporter",
-    packages=["prometheus-node-exporter"],
+    packages=[NODE_EXPORTER],
     # Without the optional collectors' timers (apt, smartmon): host metrics only.
     no_recommends=True,
     extra_install_args="-o DPkg::Lock::Timeout=300",

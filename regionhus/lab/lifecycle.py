@@ -79,7 +79,7 @@ def prepare_and_boot(
 # apt-cacher-ng fails one of several requests for the same index that start in the same
 # second ("Failure to move file ... File exists"), and apt can then hang for good. So
 # the lab refreshes each host's lists itself, one host at a time, with a hard timeout;
-# the engines' own refreshes (at most hourly) then find fresh lists.
+# the engines' own refreshes (only when a package is to be installed) then find fresh lists.
 APT_REFRESH = (
     "find /var/lib/apt/lists -maxdepth 1 -name '*InRelease' -mmin -50 | grep -q . || "
     "{ for try in 1 2 3; do timeout 90 apt-get update -qq && exit 0; "

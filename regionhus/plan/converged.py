@@ -119,11 +119,14 @@ for home in $(cut -d: -f6 /etc/passwd | sort -u); do
 done
 describe keys "$@"
 # the services the Ansible tasks named, in one call: load, active, sub state, enablement
+# (a timer's or path unit's sub state is "running" while the unit it starts runs: the
+# trigger doing its work, so only its active state counts)
 services() {
   [ $# -gt 0 ] || return 0
   systemctl show --property=Id,LoadState,ActiveState,SubState,UnitFileState -- "$@" \
     2>/dev/null | awk -F= -v t="$t" '
       $1 == "Id" { id = $2 } $1 != "Id" && NF { v[$1] = $2 }
+      $1 == "SubState" && id ~ /\.(path|timer)$/ { v[$1] = "-" }
       !NF && id { print "service:" id t v["LoadState"], v["ActiveState"], v["SubState"], \
         v["UnitFileState"]; id = ""; split("", v) }
       END { if (id) print "service:" id t v["LoadState"], v["ActiveState"], v["SubState"], \

@@ -112,3 +112,44 @@ def test_managed_paths_and_services_come_from_the_task_results() -> None:
         "a": {"paths": {"/etc/x.conf", "/srv/borg"}, "services": {"xrdp"}},
         "b": {"paths": set(), "services": set()},
     }
+
+
+FAKE_SYSTEMCTL = """#!/bin/sh
+[ "$1" = show ] || exit 0
+for unit in "$@"; do
+  case $unit in
+    *.path|*.timer|*.service) ;;
+    *) continue ;;
+  esac
+  printf 'Id=%s\\nLoadState=loaded\\nActiveState=%s\\nSubState=%s\\nUnitFileState=enabled\\n\\n' \\
+    "$unit" "${ACTIVE:-active}" "$SUB"
+done
+"""
+
+
+def probe_units(tmp_path: Path, sub: str, active: str = "active") -> dict[str, str]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "systemctl"
+    fake.write_text(FAKE_SYSTEMCTL)
+    fake.chmod(0o755)
+    units = ["regionhus-borg-guard@kongsberg.path", "regionhus-borg-guard@kongsberg.timer"]
+    proc = subprocess.run(
+        ["sh", "-c", probe_script([], [*units, "xrdp.service"])],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "SUB": sub, "ACTIVE": active},
+    )
+    return {k: v for k, v in parse_probe(proc.stdout).items() if k.startswith("service:")}
+
+
+def test_a_trigger_running_its_unit_is_not_drift_but_a_stopped_one_is(tmp_path: Path) -> None:
+    # The borg guard's path unit reads "running" for the second the guard runs after a
+    # client's commit: a plan at that moment must not send backup1 through the engines.
+    waiting = probe_units(tmp_path, "waiting")
+    running = probe_units(tmp_path, "running")
+    assert waiting["service:regionhus-borg-guard@kongsberg.path"] == "loaded active - enabled"
+    assert differences(waiting, running) == ["service:xrdp.service changed"]
+    stopped = probe_units(tmp_path, "dead", active="inactive")
+    assert "service:regionhus-borg-guard@kongsberg.path changed" in differences(waiting, stopped)
