@@ -22,10 +22,12 @@ COMMAND_MODULES = {
 }
 SECRET_VAR = re.compile(r"\{\{[^}]*(password|passphrase|secret|token)[^}]*\}\}", re.I)
 PASSWORD_OPTION = re.compile(r"--(password|adminpass|newpassword|pass)\b|-U\s*\S*%")
-# Environments holding a secret, known and accepted: borg init runs as the repository's
-# own user, so only that user and root can read its environment (/proc/<pid>/environ is
-# mode 0400 of the process owner). Every other secret in an environment is a failure.
-ENV_ACCEPTED = {("backup_server", "Initialise each repository (repokey-blake2) as its user")}
+# Environments holding a secret, known and accepted: none in a task today. (The backup
+# server's `borg init` runs from the borg_server_repositories module, as the repository's
+# own user, with the passphrase in its environment only: /proc/<pid>/environ is mode 0400
+# of the process owner; its unit test checks the command line holds no passphrase.)
+# Every other secret in an environment is a failure.
+ENV_ACCEPTED: set[tuple[str, str]] = set()
 
 
 def tasks(path: Path) -> Iterator[dict]:
