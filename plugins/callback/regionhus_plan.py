@@ -109,6 +109,12 @@ def _managed(task: Any, action: str, data: dict[str, Any]) -> dict[str, list[str
         name = args.get("name")
         if short in SERVICE_ACTIONS and isinstance(name, str) and name:
             services.add(name)
+    # A module that manages many things in one call (borg_server_repositories) names
+    # them in its result, as its loop's arguments did.
+    named = data.get("managed")
+    if isinstance(named, dict):
+        paths.update(p for p in named.get("paths") or [] if isinstance(p, str) and p[:1] == "/")
+        services.update(s for s in named.get("services") or [] if isinstance(s, str) and s)
     return {"paths": sorted(paths), "services": sorted(services)}
 
 
