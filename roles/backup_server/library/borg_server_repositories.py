@@ -563,7 +563,11 @@ def main() -> None:
             "passphrases": {"type": "dict", "required": True, "no_log": True},
             "root": {"type": "path", "default": "/srv/backup"},
             "home_root": {"type": "path", "default": "/var/lib/regionhus-backup/home"},
-            "passphrase_dir": {"type": "path", "default": "/etc/regionhus-backup/passphrases"},
+            "passphrase_dir": {
+                "type": "path",
+                "default": "/etc/regionhus-backup/passphrases",
+                "no_log": False,
+            },
             "user_prefix": {"type": "str", "default": "borg-"},
             "group": {"type": "str", "default": "regionhus-backup"},
             "units": {"type": "list", "elements": "str", "default": []},
