@@ -16,7 +16,8 @@ import pytest
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "backup_server"
 SECRET = "correct horse battery staple"
 UNITS = ["regionhus-borg-guard@.timer", "regionhus-borg-prune@.timer", "regionhus-borg-guard@.path"]
-GID, UIDS = 990, {"tinn": 991, "region": 992, "old": 993}
+GID = 990
+UIDS = {"tinn": 991, "region": 992, "old": 993, "kongsberg": 994, "notodden": 995}
 
 
 def load(path: Path) -> ModuleType:
@@ -331,3 +332,45 @@ def test_the_callback_records_what_the_one_call_manages(mod: ModuleType) -> None
         "paths": sorted(mod.managed(p)["paths"]),
         "services": sorted(mod.managed(p)["services"]),
     }
+
+
+def test_a_plan_attributes_the_one_call_per_repository_and_the_guard_stops_it(
+    mod: ModuleType,
+) -> None:
+    """The module's result as the callback records it: a hand-edited key file of
+    notodden is notodden's change, and a plan scoped to kongsberg stops at it."""
+    from regionhus.inventory import load_inventory
+    from regionhus.plan import ansible_events
+    from regionhus.plan.cli import build_scope
+    from regionhus.plan.model import Layer
+    from regionhus.plan.run import LayerRun, collect
+
+    callback = load(ROLE.parents[1] / "plugins" / "callback" / "regionhus_plan.py")
+    p = params(("kongsberg", "notodden", "region"))
+    host = converged(mod, p)
+    path = "/var/lib/regionhus-backup/home/notodden/.ssh/authorized_keys"
+    host.nodes[path].content = b"ssh-ed25519 AAAA intruder vdi-kongsberg-1\n"
+    data = mod.reconcile(SimpleNamespace(params=p, check_mode=True), host, None)
+    data["changed"] = bool(data["changes"])
+    record = {
+        "host": "backup1",
+        "task": "Every repository's user, keys, passphrase, directory, borg init and units",
+        "role": "backup_server",
+        "action": "borg_server_repositories",
+        "status": "ok",
+        "check": True,
+        **callback._summary(data),
+        "items": [callback._summary(r) for r in data["results"]],
+    }
+    [change], _ = ansible_events.to_changes([record])
+    assert change.items == ["notodden"]
+    assert any("intruder" in d for d in change.diff)
+
+    repo = ROLE.parents[1]
+    inventory = load_inventory(repo, "embedded")
+    scope, limited = build_scope(repo, inventory, ("kongsberg",), ())
+    run = LayerRun(Layer.SERVICES, None, [change], {})
+    plan = collect([run], scope, inventory, commit="abc", limited=limited)
+    [found] = [c for c in plan.changes() if c.host == "backup1"]
+    assert found.kommune == "notodden"
+    assert {(f.host, f.kommune) for f in plan.scope_findings} == {("backup1", "notodden")}
