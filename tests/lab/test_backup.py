@@ -239,5 +239,13 @@ def test_the_guard_looks_after_every_client_commit_by_itself() -> None:
     assert client_borg(host, repo, f"delete {url(repo)}::{probe}")[0] == 0
     wait_for(lambda: alert_of(repo), "the guard's alert after the client's delete")
     assert alert_of(repo)["missing"] == [probe]  # type: ignore[index]
+    unit = f"regionhus-borg-guard@{repo}.service"
+
+    def unit_failed() -> bool:
+        return run_on(SERVER, f"systemctl is-failed {unit}", check=False).stdout.strip() == "failed"
+
+    wait_for(unit_failed, "the check that found the delete fails its unit")
     # The probe held nothing of the municipality's: accept instead of rolling back.
     assert guard("accept", repo) == 0
+    # Accepted is done: the host no longer reads as failed until the next check.
+    assert not unit_failed()
