@@ -26,6 +26,7 @@ import yaml
 from regionhus.config import load_region
 from regionhus.engines import EngineRun, run_ansible
 from regionhus.inventory import Inventory
+from regionhus.inventory.hosts import Role
 from regionhus.lab import require_lab_bridge, run_on
 from regionhus.paths import repo_root, state_dir
 from regionhus.secrets import ensure_lab_vault, read_vault, vault_password_file
@@ -94,6 +95,22 @@ def ensure_ad_user(
         samba("group", "addmembers", group, name, check=False)
     if not enabled:
         samba("user", "disable", name)
+    replicate_to_every_dc(inventory)
+
+
+# A member's sssd stays with whichever DC it last reached (after test_faults' dc1 outage:
+# dc2), and a password set on dc1 a moment ago is not there yet: the login would be
+# refused by a DC that is merely behind. Every DC pulls dc1's changes before the login.
+REPLICATE = (
+    'samba-tool drs replicate {dc} {source} "$(ldbsearch -H /var/lib/samba/private/sam.ldb '
+    "-s base -b '' defaultNamingContext | sed -n 's/^defaultNamingContext: //p')\" --local"
+)
+
+
+def replicate_to_every_dc(inventory: Inventory) -> None:
+    for host in inventory.hosts:
+        if Role.DIRECTORY in host.roles and host.name != DC:
+            run_on(host.name, REPLICATE.format(dc=host.name, source=DC), timeout=120)
 
 
 def retire_ad_user(name: str, groups: Iterable[str] = ()) -> None:
