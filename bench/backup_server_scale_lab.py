@@ -11,7 +11,8 @@ while and takes them away again. Run each step under the lab lock:
 
 `measure N` builds a copy of the checkout's region with N - 9 generated municipalities
 (bench/scale.py's, each with backup; bench/scale_lab.py's copy) and a copy of the lab's
-region vault with a generated passphrase for each of them (the real vault is not
+region vault with a passphrase for each of them (derived from its name, the same in every
+run) (the real vault is not
 touched: REGIONHUS_VAULT_FILE names the copy). Then it runs the real backup play on
 backup1:
 
@@ -33,8 +34,10 @@ repositories.json back, and `regionhus plan --host backup1` must show nothing to
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -89,7 +92,14 @@ def guard_round() -> dict[str, float]:
 def vault_copy(root: Path, tmp: Path) -> Path:
     """The lab's region vault plus a passphrase per generated repository, in tmp."""
     from regionhus.config import load_region
-    from regionhus.secrets import ensure_lab_vault, lab_vault_file, vault_file
+    from regionhus.secrets import (
+        REGION,
+        _write,
+        ensure_lab_vault,
+        lab_vault_file,
+        read_one,
+        vault_file,
+    )
 
     for env, source in (
         ("REGIONHUS_VAULT_FILE", vault_file()),
@@ -98,7 +108,16 @@ def vault_copy(root: Path, tmp: Path) -> Path:
         copy = tmp / source.name
         shutil.copy(source, copy)
         os.environ[env] = str(copy)
-    return ensure_lab_vault(load_region(root))
+    path = ensure_lab_vault(load_region(root))
+    # The same passphrase for a generated repository in every run: a later run (a larger
+    # N, the shared hosts' plan) must find the files the earlier one wrote unchanged.
+    data = read_one(REGION)
+    passphrases = data["vault_backup_passphrases"]
+    for name in passphrases:
+        if re.fullmatch(r"k\d{4}", name):
+            passphrases[name] = "bench-" + hashlib.sha256(name.encode()).hexdigest()
+    _write(REGION, data)
+    return path
 
 
 def task_seconds(events: Path) -> float | None:
