@@ -1,7 +1,7 @@
 """Runs ON the backup server (python3), fed on stdin by `regionhus kommune`; not imported.
 
     python3 - info   <name>   where the repository and everything around it is (JSON)
-    python3 - delete <name>   stop its timers, delete it and everything around it (JSON)
+    python3 - delete <name>   stop its units, delete it and everything around it (JSON)
 
 Paths come from the guard's own configuration (/etc/regionhus-backup/repositories.json),
 so this follows the role's layout instead of repeating it.
@@ -16,7 +16,13 @@ import subprocess
 import sys
 
 CONFIG = "/etc/regionhus-backup/repositories.json"
-UNITS = ("regionhus-borg-guard@{}.timer", "regionhus-borg-prune@{}.timer")
+# Every unit the role enables per repository (backup_server_repository_units): a purge
+# that left the path unit enabled kept a guard of a deleted repository watching forever.
+UNITS = (
+    "regionhus-borg-guard@{}.timer",
+    "regionhus-borg-prune@{}.timer",
+    "regionhus-borg-guard@{}.path",
+)
 SERVICES = ("regionhus-borg-guard@{}.service", "regionhus-borg-prune@{}.service")
 
 
@@ -51,8 +57,11 @@ def info(name: str) -> dict:
         "state_lock": os.path.join(conf["state_dir"], name + ".lock"),
         "alert": os.path.join(conf["alert_dir"], name + ".json"),
     }
+    if conf.get("textfile_dir"):
+        # The guard's verdict for monitoring: left behind, it would be scraped forever.
+        things["textfile"] = os.path.join(conf["textfile_dir"], f"regionhus_backup_{name}.prom")
     files = {k: v for k, v in things.items() if v and os.path.exists(v)}
-    timers = [
+    units = [
         u.format(name)
         for u in UNITS
         if subprocess.run(["systemctl", "is-enabled", "--quiet", u.format(name)]).returncode == 0
@@ -65,7 +74,7 @@ def info(name: str) -> dict:
         "user": user if home is not None else None,
         "bytes": size(path) if os.path.isdir(path) else 0,
         "files": files,
-        "timers": timers,
+        "units": units,
     }
 
 

@@ -3,8 +3,9 @@
 Without the flag it only lists (from the hosts themselves) what would be deleted. With
 it, and only when membership has ended and the agreed retention has run out, it deletes
 the municipality's OU with everything under it, and its backup repository with the user,
-passphrase, guard state and timers around it. Records (evidence) are kept. Hosts that
-still serve the municipality stop it: they must leave the inventory first.
+passphrase, guard state, monitoring textfile and units around it. Records (evidence)
+are kept. Hosts that still serve the municipality stop it: they must leave the
+inventory first.
 """
 
 from __future__ import annotations
@@ -59,14 +60,22 @@ class PurgePlan:
                 f"{kinds['organizationalUnit']} OU(s)"
             )
         b = self.backup
-        if b.get("files") or b.get("user") or b.get("timers") or b.get("configured"):
+        if leftovers(b):
             out.append(
                 f"{self.backup_server}: repository {b['path']} ({b['bytes']} bytes), "
-                f"user {b['user'] or '-'}, timers {', '.join(b['timers']) or '-'}, "
+                f"user {b['user'] or '-'}, units {', '.join(b['units']) or '-'}, "
                 f"files {', '.join(sorted(b['files'].values())) or '-'}"
                 + (", its entry in the guard's configuration" if b.get("configured") else "")
             )
         return out
+
+
+def leftovers(backup: dict[str, Any]) -> bool:
+    """Anything of the repository left on the backup server: files, its user, an enabled
+    unit (an interrupted purge may leave only that), or its guard configuration entry."""
+    return bool(
+        backup.get("files") or backup.get("user") or backup.get("units") or backup.get("configured")
+    )
 
 
 def purge_plan(inventory: Inventory, slug: str) -> PurgePlan:
@@ -97,7 +106,7 @@ def purge(plan: PurgePlan) -> list[str]:
     if plan.directory.get("exists"):
         result = dc_call(plan.via, plan.dc, "delete", plan.directory["ou"])
         done.append(f"{plan.dc}: deleted {plan.directory['ou']} ({result['deleted']} objects)")
-    if plan.backup_server and (plan.backup.get("files") or plan.backup.get("user")):
+    if plan.backup_server and leftovers(plan.backup):
         backup_call(plan.via, plan.backup_server, "delete", plan.slug)
         done.append(f"{plan.backup_server}: deleted repository {plan.backup['path']} and its user")
     return done

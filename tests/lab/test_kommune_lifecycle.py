@@ -278,6 +278,19 @@ def test_a_municipality_joins_leaves_is_exported_and_purged(
     assert purged.returncode == 0, purged.stdout + purged.stderr
     gone = run_on("backup1", f"test -e /srv/backup/{SLUG} || id borg-{SLUG}", check=False)
     assert gone.returncode != 0
+    # Nothing keeps watching or reporting the deleted repository: no unit of it enabled
+    # or running (the guard's path unit was once left behind), no monitoring textfile.
+    units = " ".join(
+        f"regionhus-borg-{u}@{SLUG}.{kind}"
+        for u, kind in (("guard", "timer"), ("prune", "timer"), ("guard", "path"))
+    )
+    left = run_on(
+        "backup1",
+        f"systemctl is-enabled {units}; systemctl is-active {units}; "
+        f"ls /var/lib/prometheus/node-exporter/ | grep -F 'regionhus_backup_{SLUG}.' || true",
+        check=False,
+    ).stdout.split()
+    assert not {"enabled", "active", f"regionhus_backup_{SLUG}.prom"} & set(left), left
     figures["scenario_s"] = round(time.monotonic() - started, 1)
     print(f"kommune lifecycle figures: {figures}")
 
