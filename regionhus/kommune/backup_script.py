@@ -15,7 +15,8 @@ import shutil
 import subprocess
 import sys
 
-CONFIG = "/etc/regionhus-backup/repositories.json"
+# The guard's own variable (its units set it), so a test can point both at a copy.
+CONFIG = os.environ.get("REGIONHUS_BACKUP_CONFIG", "/etc/regionhus-backup/repositories.json")
 # Every unit the role enables per repository (backup_server_repository_units): a purge
 # that left the path unit enabled kept a guard of a deleted repository watching forever.
 UNITS = (
