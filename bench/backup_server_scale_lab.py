@@ -48,7 +48,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scale_lab import REPO, make_root
+from scale_lab import REPO, make_root, run_cli, timed_play
 
 HERE = Path(__file__).resolve().parent.parent
 RESULTS = HERE / "bench" / "backup-server-scale-lab-results.json"
@@ -120,32 +120,8 @@ def vault_copy(root: Path, tmp: Path) -> Path:
     return path
 
 
-def task_seconds(events: Path) -> float | None:
-    started: float | None = None
-    for line in events.read_text().splitlines():
-        record = json.loads(line)
-        if record.get("host") != HOST or record.get("task") != TASK:
-            continue
-        if record.get("event") == "start":
-            started = record["time"]
-        elif started is not None:
-            return round(record["time"] - started, 2)
-    return None
-
-
 def play(root: Path, check: bool, tmp: Path) -> dict[str, Any]:
-    from regionhus.engines import run_ansible
-
-    os.environ["REGIONHUS_ROOT"] = str(root)
-    events = tmp / f"events-{time.monotonic_ns()}.jsonl"
-    started = time.perf_counter()
-    run = run_ansible(
-        "playbooks/backup.yml", check=check, diff=check, limit=HOST, stream=False, events=events
-    )
-    wall = time.perf_counter() - started
-    if not run.ok:
-        raise SystemExit(run.output[-5000:])
-    return {"wall_s": round(wall, 1), "task_s": task_seconds(events), "changed": run.changed}
+    return timed_play(root, "playbooks/backup.yml", HOST, (TASK,), check, tmp)
 
 
 def counts() -> dict[str, int]:
@@ -221,16 +197,5 @@ def cleanup() -> None:
     print(f"regionhus plan --host {HOST}: exit {plan.returncode}")
 
 
-def main() -> int:
-    if len(sys.argv) >= 3 and sys.argv[1] == "measure":
-        measure(int(sys.argv[2]))
-        return 0
-    if len(sys.argv) == 2 and sys.argv[1] == "cleanup":
-        cleanup()
-        return 0
-    print(__doc__)
-    return 64
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(measure, cleanup, __doc__))

@@ -32,6 +32,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,36 +68,46 @@ def make_root(target: Path, total: int) -> Path:
     return target
 
 
-def task_seconds(events: Path) -> float | None:
-    """The tenants task(s) on dc1: from each start event to its result, summed."""
+def task_seconds(events: Path, host: str, tasks: tuple[str, ...]) -> float | None:
+    """The given task(s) on host: from each start event to its result, summed."""
     started: dict[str, float] = {}
     total, seen = 0.0, False
     for line in events.read_text().splitlines():
         record = json.loads(line)
         task = record.get("task")
-        if record.get("host") != "dc1" or task not in TASKS:
+        if record.get("host") != host or task not in tasks:
             continue
         if record.get("event") == "start":
             started[task] = record["time"]
         elif task in started:
             total += record["time"] - started.pop(task)
             seen = True
-    return round(total, 1) if seen else None
+    return round(total, 2) if seen else None
 
 
-def play(root: Path, check: bool, tmp: Path) -> dict[str, Any]:
+def timed_play(
+    root: Path, playbook: str, host: str, tasks: tuple[str, ...], check: bool, tmp: Path
+) -> dict[str, Any]:
+    """One whole ansible-playbook on host (a dry run with diff when check): its wall
+    time, the time of `tasks` alone, and what it changed per host."""
     from regionhus.engines import run_ansible
 
     os.environ["REGIONHUS_ROOT"] = str(root)
     events = tmp / f"events-{time.monotonic_ns()}.jsonl"
     started = time.perf_counter()
-    run = run_ansible(
-        "playbooks/directory.yml", check=check, diff=check, limit="dc1", stream=False, events=events
-    )
+    run = run_ansible(playbook, check=check, diff=check, limit=host, stream=False, events=events)
     wall = time.perf_counter() - started
     if not run.ok:
         raise SystemExit(run.output[-5000:])
-    return {"wall_s": round(wall, 1), "task_s": task_seconds(events), "changed": run.changed}
+    return {
+        "wall_s": round(wall, 1),
+        "task_s": task_seconds(events, host, tasks),
+        "changed": run.changed,
+    }
+
+
+def play(root: Path, check: bool, tmp: Path) -> dict[str, Any]:
+    return timed_play(root, "playbooks/directory.yml", "dc1", TASKS, check, tmp)
 
 
 def measure(total: int) -> dict[str, Any]:
@@ -164,16 +175,19 @@ def cleanup() -> None:
     print(f"directory records removed: {removed}")
 
 
-def main() -> int:
+def run_cli(
+    measure: Callable[[int], object], cleanup: Callable[[], None], usage: str | None
+) -> int:
+    """`measure N` or `cleanup`; anything else prints the bench's usage."""
     if len(sys.argv) >= 3 and sys.argv[1] == "measure":
         measure(int(sys.argv[2]))
         return 0
     if len(sys.argv) == 2 and sys.argv[1] == "cleanup":
         cleanup()
         return 0
-    print(__doc__)
+    print(usage)
     return 64
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(measure, cleanup, __doc__))
